@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package pg_privacy needs to build, test and run its demo. Idempotent:
+# installs only what is missing. Runs as root or through sudo; otherwise prints the apt-get line.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  g++ make cmake pkg-config
+  postgresql-15 postgresql-server-dev-15
+  libre2-dev libssl-dev libcurl4-openssl-dev
+  # tests: unit, benchmarks, pgTAP + pg_prove, pg_cron, Perl TAP framework, fuzzing, JSON in tools
+  libgtest-dev libbenchmark-dev
+  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+  postgresql-15-cron
+  libipc-run-perl
+  clang-14 libclang-rt-14-dev
+  nlohmann-json3-dev
+  python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO=(sudo)
+else
+  echo "deps: missing packages; run as root:" >&2
+  echo "  apt-get update && $line" >&2
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Runs every test of pg_privacy on a throwaway cluster: dependencies, build, unit tests (ctest),
+# install, pg_regress, pgTAP (pg_prove), the upgrade harness, isolation specs, Perl TAP tests and
+# a short fuzz run. Exits non-zero on any failure; the last line is "N passed, N failed".
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+mkdir -p build
+
+PASSED=0
+FAILED=0
+SUMMARY=()
+
+# record NAME PASSED FAILED RC: adds a runner's counts; a runner that failed without reporting a
+# failed test counts as one failure, so a crash or a setup error can never look green.
+record() {
+  local name=$1 p=$2 f=$3 rc=$4
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$name: ran no test"; fi
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  SUMMARY+=("$(printf '%-12s %4d passed, %d failed' "$name" "$p" "$f")")
+}
+
+finish() {
+  trap - EXIT
+  cluster_stop
+  log "summary"
+  printf '%s\n' "${SUMMARY[@]}"
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
+
+# count_tap FILE: prints "passed failed" from top-level TAP lines (ok N / not ok N).
+count_tap() {
+  local ok nok
+  ok=$(grep -cE '^ok [0-9]+' "$1" || true)
+  nok=$(grep -cE '^not ok [0-9]+' "$1" || true)
+  echo "$ok $nok"
+}
+# count_regress FILE: pg_regress / pg_isolation_regress lines "name ... ok" / "... FAILED".
+count_regress() {
+  local ok nok
+  ok=$(grep -cE '\.\.\. ok( |$)' "$1" || true)
+  nok=$(grep -cE '\.\.\. (FAILED|failed)' "$1" || true)
+  echo "$ok $nok"
+}
+
+log "dependencies"
+bash scripts/deps.sh || { record deps 0 1 1; finish; }
+
+log "unit tests (GoogleTest via ctest)"
+{
+  cmake -S . -B build/core -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/cmake.log 2>&1 &&
+    cmake --build build/core -j"$JOBS" >>build/cmake.log 2>&1
+} || { tail -40 build/cmake.log; record unit 0 1 1; finish; }
+(cd build/core && ctest --output-on-failure -j"$JOBS") >build/ctest.log 2>&1
+rc=$?
+tail -5 build/ctest.log
+line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' build/ctest.log | tail -1)
+total=$(sed -nE 's/.* out of ([0-9]+).*/\1/p' <<<"$line"); total=${total:-0}
+nfail=$(sed -nE 's/.*, ([0-9]+) tests? failed.*/\1/p' <<<"$line"); nfail=${nfail:-0}
+[ "$rc" -ne 0 ] && grep -E '\(Failed\)|\*\*\*' build/ctest.log | head -20
+record unit $((total - nfail)) "$nfail" "$rc"
+
+build_and_install || { record build 0 1 1; finish; }
+log "throwaway cluster"
+cluster_start || { record cluster 0 1 1; finish; }
+trap finish EXIT
+
+log "pg_regress (sql/, expected/)"
+make installcheck PG_CONFIG="$PG_CONFIG" >build/regress.log 2>&1
+rc=$?
+grep -E '\.\.\. ' build/regress.log
+[ "$rc" -ne 0 ] && [ -f regression.diffs ] && head -80 regression.diffs
+read -r p f < <(count_regress build/regress.log)
+record regress "$p" "$f" "$rc"
+
+log "pgTAP (pg_prove)"
+psql_q -d postgres -c "CREATE DATABASE pgp_tap" &&
+  psql_q -d pgp_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION pg_privacy;"
+pg_prove -v -d pgp_tap -U postgres -h "$PGHOST" -p "$PGPORT" test/pgtap/*.sql >build/pgtap.log 2>&1
+rc=$?
+grep -E '^(not ok|test/pgtap|Result|Files=)' build/pgtap.log
+read -r p f < <(count_tap build/pgtap.log)
+record pgtap "$p" "$f" "$rc"
+
+log "upgrade harness"
+bash test/upgrade/run.sh >build/upgrade.log 2>&1
+rc=$?
+cat build/upgrade.log
+read -r p f < <(count_tap build/upgrade.log)
+record upgrade "$p" "$f" "$rc"
+
+log "isolation specs (pg_isolation_regress)"
+rm -rf build/isolation && mkdir -p build/isolation
+specs=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//')
+# shellcheck disable=SC2086
+"$PGXS_DIR/src/test/isolation/pg_isolation_regress" --host="$PGHOST" --port="$PGPORT" \
+  --user=postgres --inputdir=test/isolation --outputdir=build/isolation \
+  --dbname=pgp_isolation --load-extension=pg_privacy $specs >build/isolation.log 2>&1
+rc=$?
+grep -E '\.\.\. ' build/isolation.log
+[ "$rc" -ne 0 ] && [ -f build/isolation/regression.diffs ] && head -80 build/isolation/regression.diffs
+read -r p f < <(count_regress build/isolation.log)
+record isolation "$p" "$f" "$rc"
+
+log "Perl TAP (PostgreSQL::Test::Cluster)"
+TAPDIR=$(mktemp -d /tmp/pg_privacy_tap.XXXXXX)
+cp -r test/tap "$TAPDIR/t"
+[ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$TAPDIR"
+(cd "$TAPDIR" && as_server_user env PATH="$PGBIN:$PATH" \
+  PERL5LIB="$PGXS_DIR/src/test/perl:$TAPDIR/t" \
+  PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" TESTDIR="$TAPDIR" \
+  prove -v t/*.pl) >build/tap.log 2>&1
+rc=$?
+grep -E '^(not ok|t/|Result|Files=)' build/tap.log
+if [ "$rc" -ne 0 ]; then
+  grep -E '^#' build/tap.log | head -40
+  cp -r "$TAPDIR/tmp_check/log" build/tap_logs 2>/dev/null
+fi
+read -r p f < <(count_tap build/tap.log)
+record tap "$p" "$f" "$rc"
+rm -rf "$TAPDIR"
+
+if ls test/fuzz/*.cpp >/dev/null 2>&1; then
+  log "fuzzing (libFuzzer, short run)"
+  bash test/fuzz/run.sh >build/fuzz.log 2>&1
+  rc=$?
+  tail -5 build/fuzz.log
+  read -r p f < <(count_tap build/fuzz.log)
+  record fuzz "$p" "$f" "$rc"
+fi
+
+finish
