@@ -17,6 +17,6 @@ psql_q -d pgp_demo -c "CREATE EXTENSION pg_privacy" -f demo/schema.sql -f demo/l
 for part in foundation redaction tenancy audit retention provider crypto; do
   [ -f "demo/$part.sql" ] || continue
   log "capability: $part"
-  "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -d pgp_demo -P pager=off -f "demo/$part.sql"
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d pgp_demo -P pager=off -f "demo/$part.sql"
 done
 log "demo finished; the cluster is stopped and removed"

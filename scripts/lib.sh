@@ -25,6 +25,12 @@ build_and_install() {
   log "build and install the extension"
   make -C "$ROOT" -j"$JOBS" PG_CONFIG="$PG_CONFIG" PGP_WERROR=-Werror >"$ROOT/build/make.log" 2>&1 ||
     { tail -50 "$ROOT/build/make.log"; return 1; }
+  # Postgres symbols are resolved at load time, so the linker cannot catch a missing definition
+  # of our own: check that no pgp:: symbol is left undefined.
+  if nm -uC "$ROOT/pg_privacy.so" | grep -q ' pgp::'; then
+    echo "pg_privacy.so has undefined pg_privacy symbols:"; nm -uC "$ROOT/pg_privacy.so" | grep ' pgp::'
+    return 1
+  fi
   as_root make -C "$ROOT" PG_CONFIG="$PG_CONFIG" install >>"$ROOT/build/make.log" 2>&1 ||
     { tail -50 "$ROOT/build/make.log"; return 1; }
   echo "installed $("$PG_CONFIG" --pkglibdir)/pg_privacy.so"

@@ -32,12 +32,15 @@ finish() {
   exit $?
 }
 
-# count_tap FILE: prints "passed failed" from top-level TAP lines (ok N / not ok N).
+# count_tap FILE: prints "passed failed" from top-level TAP lines (ok N / not ok N); planned
+# tests that never ran (a script that died half-way) count as failed.
 count_tap() {
-  local ok nok
+  local ok nok missing
   ok=$(grep -cE '^ok [0-9]+' "$1" || true)
   nok=$(grep -cE '^not ok [0-9]+' "$1" || true)
-  echo "$ok $nok"
+  missing=$(sed -nE 's/.*You planned ([0-9]+) tests? but ran ([0-9]+).*/\1 \2/p' "$1" |
+    awk '{ if ($1 > $2) m += $1 - $2 } END { print m + 0 }')
+  echo "$ok $((nok + missing))"
 }
 # count_regress FILE: pg_regress / pg_isolation_regress lines "name ... ok" / "... FAILED".
 count_regress() {

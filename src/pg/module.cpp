@@ -12,6 +12,9 @@ bool g_preloaded = false;
 }
 
 namespace pgp {
+void redact_engine_init();
+void stats_init();
+void log_scrub_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -28,6 +31,9 @@ void require_preload(const char* feature) {
 
 void _PG_init(void) {
   g_preloaded = process_shared_preload_libraries_in_progress;
+  pgp::redact_engine_init();
+  pgp::log_scrub_init();
+  pgp::stats_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.

@@ -1,0 +1,126 @@
+// Finding statistics in shared memory: a count per entity type across all backends since the
+// last reset, for monitoring (privacy.findings). Needs shared_preload_libraries.
+#include "pg/guard.hpp"
+#include "pg/redact_engine.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "funcapi.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+}
+
+PGP_FUNCTION(pgp_finding_stats)
+PGP_FUNCTION(pgp_reset_finding_stats)
+
+namespace {
+
+constexpr int kMaxTypes = 256;
+constexpr int kTypeLen = 64;
+
+struct StatsSlot {
+  char type[kTypeLen];
+  pg_atomic_uint64 count;
+};
+
+// Slots are appended under the spinlock and never removed; readers scan the published prefix.
+struct StatsShared {
+  slock_t mutex;
+  pg_atomic_uint32 nslots;
+  TimestampTz since;
+  StatsSlot slots[kMaxTypes];
+};
+
+StatsShared* g_stats = nullptr;
+shmem_request_hook_type g_prev_request = nullptr;
+shmem_startup_hook_type g_prev_startup = nullptr;
+
+void stats_shmem_request() {
+  if (g_prev_request) g_prev_request();
+  RequestAddinShmemSpace(MAXALIGN(sizeof(StatsShared)));
+}
+
+void stats_shmem_startup() {
+  if (g_prev_startup) g_prev_startup();
+  bool found = false;
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  g_stats = static_cast<StatsShared*>(ShmemInitStruct("pg_privacy finding stats", sizeof(StatsShared), &found));
+  if (!found) {
+    std::memset(g_stats, 0, sizeof(StatsShared));
+    SpinLockInit(&g_stats->mutex);
+    pg_atomic_init_u32(&g_stats->nslots, 0);
+    for (auto& s : g_stats->slots) pg_atomic_init_u64(&s.count, 0);
+    g_stats->since = GetCurrentTimestamp();
+  }
+  LWLockRelease(AddinShmemInitLock);
+}
+
+StatsSlot* find_or_add(const std::string& type) {
+  uint32 n = pg_atomic_read_u32(&g_stats->nslots);
+  pg_read_barrier();
+  for (uint32 i = 0; i < n; ++i)
+    if (type == g_stats->slots[i].type) return &g_stats->slots[i];
+  SpinLockAcquire(&g_stats->mutex);
+  StatsSlot* slot = nullptr;
+  n = pg_atomic_read_u32(&g_stats->nslots);
+  for (uint32 i = 0; i < n && !slot; ++i)
+    if (type == g_stats->slots[i].type) slot = &g_stats->slots[i];
+  if (!slot && n < kMaxTypes) {
+    slot = &g_stats->slots[n];
+    strlcpy(slot->type, type.c_str(), kTypeLen);
+    pg_write_barrier();
+    pg_atomic_write_u32(&g_stats->nslots, n + 1);
+  }
+  SpinLockRelease(&g_stats->mutex);
+  return slot;
+}
+
+}  // namespace
+
+namespace pgp {
+
+void stats_init() {
+  if (!process_shared_preload_libraries_in_progress) return;
+  g_prev_request = shmem_request_hook;
+  shmem_request_hook = stats_shmem_request;
+  g_prev_startup = shmem_startup_hook;
+  shmem_startup_hook = stats_shmem_startup;
+}
+
+void stats_count(const std::vector<core::redact::Finding>& findings) noexcept {
+  if (!g_stats) return;
+  for (const auto& f : findings)
+    if (StatsSlot* s = find_or_add(f.type)) pg_atomic_fetch_add_u64(&s->count, 1);
+}
+
+}  // namespace pgp
+
+Datum pgp_finding_stats(PG_FUNCTION_ARGS) {
+  pgp::require_preload("privacy.finding_stats()");
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  uint32 n = pg_atomic_read_u32(&g_stats->nslots);
+  pg_read_barrier();
+  for (uint32 i = 0; i < n; ++i) {
+    Datum values[3] = {CStringGetTextDatum(g_stats->slots[i].type),
+                       Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&g_stats->slots[i].count))),
+                       TimestampTzGetDatum(g_stats->since)};
+    bool nulls[3] = {false, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return (Datum)0;
+}
+
+Datum pgp_reset_finding_stats(PG_FUNCTION_ARGS) {
+  pgp::require_preload("privacy.reset_finding_stats()");
+  SpinLockAcquire(&g_stats->mutex);
+  for (auto& s : g_stats->slots) pg_atomic_write_u64(&s.count, 0);
+  g_stats->since = GetCurrentTimestamp();
+  SpinLockRelease(&g_stats->mutex);
+  PG_RETURN_VOID();
+}
