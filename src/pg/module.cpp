@@ -15,6 +15,7 @@ namespace pgp {
 void redact_engine_init();
 void stats_init();
 void log_scrub_init();
+void tenancy_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -34,6 +35,7 @@ void _PG_init(void) {
   pgp::redact_engine_init();
   pgp::log_scrub_init();
   pgp::stats_init();
+  pgp::tenancy_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.

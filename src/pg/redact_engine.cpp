@@ -3,17 +3,14 @@
 #include "pg/redact_engine.hpp"
 
 #include "pg/guard.hpp"
+#include "pg/owner_spi.hpp"
 
 #include <memory>
 #include <string>
 #include <vector>
 
 extern "C" {
-#include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
-#include "utils/syscache.h"
 }
 
 namespace pgp {
@@ -37,66 +34,23 @@ void on_relcache_invalidation(Datum, Oid relid) {
     if (o == relid) g_engine_valid = false;
 }
 
-// One row set of the configuration, copied out of SPI into palloc'd C strings so that no C++
-// object is alive while Postgres may raise an error.
-struct RawRows {
-  int nrows = 0;
-  int ncols = 0;
-  char** cells = nullptr;  // nrows * ncols, NULL for SQL NULL
-  const char* at(int r, int c) const { return cells[r * ncols + c]; }
-};
-
-RawRows spi_rows(const char* sql) {
-  RawRows out;
-  if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-    elog(ERROR, "pg_privacy: could not read the redaction configuration");
-  out.nrows = static_cast<int>(SPI_processed);
-  out.ncols = SPI_tuptable->tupdesc->natts;
-  out.cells = static_cast<char**>(SPI_palloc(sizeof(char*) * (out.nrows * out.ncols + 1)));
-  for (int r = 0; r < out.nrows; ++r)
-    for (int c = 0; c < out.ncols; ++c) {
-      char* v = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
-      out.cells[r * out.ncols + c] = v ? static_cast<char*>(SPI_palloc(strlen(v) + 1)) : nullptr;
-      if (v) strcpy(out.cells[r * out.ncols + c], v);
-    }
-  return out;
-}
-
 struct RawConfig {
-  RawRows rules, allow, dicts, relids;
+  RawRows rules, allow, dicts;
 };
 
-// Reads the configuration as the owner of schema privacy, so application roles need no
-// privilege on the configuration tables (which may name customers or code names).
 RawConfig load_raw_config() {
-  RawConfig cfg;
-  Oid nsp = get_namespace_oid("privacy", false);
-  HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-  if (!HeapTupleIsValid(tup)) elog(ERROR, "pg_privacy: schema privacy not found");
-  Oid owner = ((Form_pg_namespace)GETSTRUCT(tup))->nspowner;
-  ReleaseSysCache(tup);
-
-  Oid save_userid;
-  int save_sec;
-  GetUserIdAndSecContext(&save_userid, &save_sec);
-  SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
-  cfg.relids = spi_rows(
-      "SELECT 'privacy.rules'::regclass::oid, 'privacy.allow_list'::regclass::oid, "
-      "'privacy.dictionaries'::regclass::oid, 'privacy.dictionary_terms'::regclass::oid");
   // Global configuration; per-tenant rows join here once tenancy provides a verified tenant.
-  cfg.rules = spi_rows(
+  static const char* const kQueries[] = {
       "SELECT name, entity_type, pattern, action, coalesce(validator, ''), priority "
-      "FROM privacy.rules WHERE enabled AND tenant_id IS NULL ORDER BY rule_id");
-  cfg.allow = spi_rows(
-      "SELECT value, pattern FROM privacy.allow_list WHERE tenant_id IS NULL ORDER BY allow_id");
-  cfg.dicts = spi_rows(
+      "FROM privacy.rules WHERE enabled AND tenant_id IS NULL ORDER BY rule_id",
+      "SELECT value, pattern FROM privacy.allow_list WHERE tenant_id IS NULL ORDER BY allow_id",
       "SELECT d.name, d.entity_type, d.action, t.term FROM privacy.dictionaries d "
       "JOIN privacy.dictionary_terms t ON t.dictionary = d.name "
-      "WHERE d.enabled AND d.tenant_id IS NULL ORDER BY d.name");
-  SPI_finish();
-  SetUserIdAndSecContext(save_userid, save_sec);
-  return cfg;
+      "WHERE d.enabled AND d.tenant_id IS NULL ORDER BY d.name",
+  };
+  RawRows rows[3];
+  owner_queries(kQueries, rows, 3);
+  return RawConfig{rows[0], rows[1], rows[2]};
 }
 
 cr::Action action_of(const char* s) {
@@ -142,7 +96,8 @@ std::unique_ptr<cr::Engine> build_engine(const RawConfig& raw) {
 const cr::Engine& redact_engine() {
   if (g_engine_valid && g_engine) return *g_engine;
   RawConfig raw = load_raw_config();
-  for (int i = 0; i < 4; ++i) g_config_relids[i] = static_cast<Oid>(strtoul(raw.relids.at(0, i), nullptr, 10));
+  const char* const names[] = {"rules", "allow_list", "dictionaries", "dictionary_terms"};
+  for (int i = 0; i < 4; ++i) g_config_relids[i] = privacy_relid(names[i]);
   guarded([&] {
     g_engine = build_engine(raw);
     g_engine_valid = true;

@@ -1,0 +1,25 @@
+// Reads the extension's configuration tables through SPI as the owner of schema privacy, so
+// application roles need no privilege on them; rows are copied out as palloc'd C strings.
+#pragma once
+
+#include "pg/pg.hpp"
+
+namespace pgp {
+
+// One result set copied out of SPI: `nrows` x `ncols` C strings (NULL for SQL NULL), allocated
+// in the caller's memory context so they outlive SPI_finish.
+struct RawRows {
+  int nrows = 0;
+  int ncols = 0;
+  char** cells = nullptr;
+  const char* at(int r, int c) const { return cells[r * ncols + c]; }
+};
+
+// Runs each query (read-only) as the owner of schema privacy and returns their rows. C-style on
+// purpose: it may ereport, so it is called with no C++ objects alive (before guarded()).
+void owner_queries(const char* const* queries, RawRows* results, int n);
+
+// Oid of a relation in schema privacy (InvalidOid if it does not exist).
+Oid privacy_relid(const char* relname);
+
+}  // namespace pgp

@@ -1,0 +1,14 @@
+// The verified tenant context of this backend: set by privacy.authenticate() or, for trusted
+// middleware, privacy.set_context(); held in backend memory, never in a settable GUC.
+#pragma once
+
+#include "pg/pg.hpp"
+
+namespace pgp {
+
+// The verified tenant, or nullptr without a (still valid) context. Never throws or ereports.
+const char* current_tenant_or_null() noexcept;
+
+void tenancy_init();  // GUCs, transaction callbacks and the DISCARD ALL hook; from _PG_init
+
+}  // namespace pgp

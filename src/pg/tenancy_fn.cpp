@@ -1,0 +1,333 @@
+// SQL entry points of tenancy: authenticate (JWT), set_context (trusted middleware), logout,
+// current_tenant/subject/roles/region, and signing-key validation. The context lives in backend
+// memory and is cleared at transaction end (or kept for the session when asked), on DISCARD ALL,
+// and when a subtransaction that set it aborts.
+#include "core/crypto/jwt.hpp"
+#include "pg/convert.hpp"
+#include "pg/owner_spi.hpp"
+#include "pg/tenancy.hpp"
+
+#include <ctime>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+}
+
+PGP_FUNCTION(pgp_authenticate)
+PGP_FUNCTION(pgp_set_context)
+PGP_FUNCTION(pgp_logout)
+PGP_FUNCTION(pgp_current_tenant)
+PGP_FUNCTION(pgp_current_subject)
+PGP_FUNCTION(pgp_current_roles)
+PGP_FUNCTION(pgp_current_region)
+PGP_FUNCTION(pgp_validate_signing_key)
+
+namespace cc = pgp::core::crypto;
+
+namespace {
+
+// ---- the context ---------------------------------------------------------------------------
+
+struct Context {
+  bool set = false;
+  bool session_scope = false;
+  int nest_level = 0;       // transaction nesting level that set it
+  std::int64_t expires = 0; // unix seconds (0: none); an expired context reads as no context
+  std::string tenant, subject, region;
+  std::vector<std::string> roles;
+};
+Context g_ctx;
+
+void clear_context() noexcept {
+  g_ctx.set = false;
+  g_ctx.session_scope = false;
+  g_ctx.expires = 0;
+  g_ctx.tenant.clear();
+  g_ctx.subject.clear();
+  g_ctx.region.clear();
+  g_ctx.roles.clear();
+}
+
+bool context_valid() noexcept {
+  if (!g_ctx.set) return false;
+  if (g_ctx.expires > 0) {
+    const std::int64_t now = static_cast<std::int64_t>(
+        timestamptz_to_time_t(GetCurrentStatementStartTimestamp()));
+    if (now >= g_ctx.expires) return false;
+  }
+  return true;
+}
+
+void on_xact(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_PARALLEL_ABORT:
+    case XACT_EVENT_PREPARE:
+      if (!g_ctx.session_scope) clear_context();
+      break;
+    default:
+      break;
+  }
+}
+
+// A context set inside a subtransaction that rolls back is dropped: fail closed rather than
+// keep an identity the application has rolled back.
+void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (event == SUBXACT_EVENT_ABORT_SUB && g_ctx.set && g_ctx.nest_level >= GetCurrentTransactionNestLevel())
+    clear_context();
+}
+
+ProcessUtility_hook_type g_prev_utility = nullptr;
+
+void utility_hook(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
+                  ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
+  Node* stmt = pstmt->utilityStmt;
+  if (stmt && IsA(stmt, DiscardStmt) && reinterpret_cast<DiscardStmt*>(stmt)->target == DISCARD_ALL)
+    clear_context();
+  if (g_prev_utility)
+    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
+  else
+    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
+}
+
+bool parse_scope(const char* scope) {
+  if (strcmp(scope, "transaction") == 0) return false;
+  if (strcmp(scope, "session") == 0) return true;
+  ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid context scope"),
+                  errhint("The scope is 'transaction' (the default) or 'session'.")));
+  return false;
+}
+
+// ---- settings ------------------------------------------------------------------------------
+
+char* g_issuer = nullptr;
+char* g_audience = nullptr;
+int g_leeway = 30;
+int g_max_token_bytes = 8192;
+char* g_tenant_claim = nullptr;
+char* g_subject_claim = nullptr;
+char* g_roles_claim = nullptr;
+char* g_region_claim = nullptr;
+
+// ---- signing keys (cached per backend, invalidated when privacy.signing_keys changes) -------
+
+std::unordered_map<std::string, cc::SigningKey> g_keys;
+bool g_keys_valid = false;
+Oid g_keys_relid = InvalidOid;
+
+void on_relcache(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == g_keys_relid) g_keys_valid = false;
+}
+
+std::optional<std::int64_t> epoch_or_none(const char* s) {
+  if (!s) return std::nullopt;
+  return static_cast<std::int64_t>(std::strtoll(s, nullptr, 10));
+}
+
+void ensure_keys_loaded() {
+  if (g_keys_valid) return;
+  static const char* const kQuery[] = {
+      "SELECT kid, alg, key_material, extract(epoch FROM not_before)::bigint, "
+      "extract(epoch FROM expires_at)::bigint, revoked_at IS NOT NULL FROM privacy.signing_keys"};
+  pgp::RawRows rows;
+  pgp::owner_queries(kQuery, &rows, 1);
+  g_keys_relid = pgp::privacy_relid("signing_keys");
+  pgp::guarded([&] {
+    g_keys.clear();
+    for (int r = 0; r < rows.nrows; ++r) {
+      cc::SigningKey k;
+      k.kid = rows.at(r, 0);
+      auto alg = cc::parse_jwt_alg(rows.at(r, 1));
+      if (!alg) continue;  // the table's CHECK constraint makes this unreachable
+      k.alg = *alg;
+      k.material = rows.at(r, 2);
+      k.not_before = epoch_or_none(rows.at(r, 3));
+      k.expires_at = epoch_or_none(rows.at(r, 4));
+      k.revoked = rows.at(r, 5)[0] == 't';
+      g_keys.emplace(k.kid, std::move(k));
+    }
+    g_keys_valid = true;
+  });
+}
+
+
+
+}  // namespace
+
+namespace pgp {
+
+const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
+
+void tenancy_init() {
+  auto str = [](const char* name, const char* desc, char** var, const char* def) {
+    DefineCustomStringVariable(name, desc, nullptr, var, def, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  };
+  str("privacy.jwt_issuer", "Expected iss claim of tokens given to privacy.authenticate() (empty: not checked).",
+      &g_issuer, "");
+  str("privacy.jwt_audience", "Expected aud claim of tokens given to privacy.authenticate() (empty: not checked).",
+      &g_audience, "");
+  str("privacy.tenant_claim", "Token claim that names the tenant.", &g_tenant_claim, "tenant_id");
+  str("privacy.subject_claim", "Token claim that names the subject (user).", &g_subject_claim, "sub");
+  str("privacy.roles_claim", "Token claim that lists the caller's roles.", &g_roles_claim, "roles");
+  str("privacy.region_claim", "Token claim that names the tenant's region.", &g_region_claim, "region");
+  DefineCustomIntVariable("privacy.jwt_leeway", "Clock skew allowed for exp and nbf, in seconds.", nullptr,
+                          &g_leeway, 30, 0, 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("privacy.jwt_max_token_bytes", "Longest token privacy.authenticate() accepts.",
+                          nullptr, &g_max_token_bytes, 8192, 256, 65536, PGC_SUSET, 0, nullptr, nullptr,
+                          nullptr);
+  RegisterXactCallback(on_xact, nullptr);
+  RegisterSubXactCallback(on_subxact, nullptr);
+  CacheRegisterRelcacheCallback(on_relcache, 0);
+  g_prev_utility = ProcessUtility_hook;
+  ProcessUtility_hook = utility_hook;
+}
+
+}  // namespace pgp
+
+// privacy.authenticate(token text, scope text DEFAULT 'transaction') RETURNS jsonb
+Datum pgp_authenticate(PG_FUNCTION_ARGS) {
+  text* token = PG_GETARG_TEXT_PP(0);
+  const bool session_scope = parse_scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+  ensure_keys_loaded();
+  const std::int64_t now = static_cast<std::int64_t>(timestamptz_to_time_t(GetCurrentTimestamp()));
+  const int nest = GetCurrentTransactionNestLevel();
+  // A failed attempt leaves no context behind, whatever was there before.
+  clear_context();
+  pgp::guarded([&] {
+    cc::VerifyOptions o;
+    o.now = now;
+    o.leeway = g_leeway;
+    o.issuer = g_issuer ? g_issuer : "";
+    o.audience = g_audience ? g_audience : "";
+    o.max_token_bytes = static_cast<std::size_t>(g_max_token_bytes);
+    o.tenant_claim = g_tenant_claim;
+    o.subject_claim = g_subject_claim;
+    o.roles_claim = g_roles_claim;
+    o.region_claim = g_region_claim;
+    auto lookup = [](std::string_view kid) -> const cc::SigningKey* {
+      auto it = g_keys.find(std::string(kid));
+      return it == g_keys.end() ? nullptr : &it->second;
+    };
+    cc::Claims c = cc::verify_jwt(pgp::text_view(token), lookup, o);
+    g_ctx.tenant = std::move(c.tenant);
+    g_ctx.subject = std::move(c.subject);
+    g_ctx.roles = std::move(c.roles);
+    g_ctx.region = std::move(c.region);
+    g_ctx.expires = c.exp;
+    g_ctx.session_scope = session_scope;
+    g_ctx.nest_level = nest;
+    g_ctx.set = true;
+  });
+  PG_RETURN_TEXT_P(cstring_to_text(g_ctx.tenant.c_str()));
+}
+
+// privacy.set_context(tenant, subject, roles, region, scope): for servers that authenticate
+// users themselves; only members of privacy_middleware may call it.
+Datum pgp_set_context(PG_FUNCTION_ARGS) {
+  Oid middleware = get_role_oid("privacy_middleware", true);
+  if (!OidIsValid(middleware) || !has_privs_of_role(GetUserId(), middleware))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to set the tenant context"),
+                    errhint("Only members of role privacy_middleware may call privacy.set_context().")));
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tenant and subject must not be null")));
+  const char* tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const char* subject = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  if (!*tenant || !*subject)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("tenant and subject must not be empty")));
+  Datum* roles = nullptr;
+  bool* role_nulls = nullptr;
+  int nroles = 0;
+  if (!PG_ARGISNULL(2))
+    deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &roles, &role_nulls, &nroles);
+  const char* region = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+  const bool session_scope = parse_scope(PG_ARGISNULL(4) ? "transaction" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+  const int nest = GetCurrentTransactionNestLevel();
+  clear_context();
+  pgp::guarded([&] {
+    g_ctx.tenant = tenant;
+    g_ctx.subject = subject;
+    for (int i = 0; i < nroles; ++i)
+      if (!role_nulls[i]) g_ctx.roles.emplace_back(pgp::text_view(DatumGetTextPP(roles[i])));
+    g_ctx.region = region;
+    g_ctx.session_scope = session_scope;
+    g_ctx.nest_level = nest;
+    g_ctx.set = true;
+  });
+  PG_RETURN_VOID();
+}
+
+Datum pgp_logout(PG_FUNCTION_ARGS) {
+  clear_context();
+  PG_RETURN_VOID();
+}
+
+Datum pgp_current_tenant(PG_FUNCTION_ARGS) {
+  if (!context_valid()) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.tenant.data(), static_cast<int>(g_ctx.tenant.size())));
+}
+
+Datum pgp_current_subject(PG_FUNCTION_ARGS) {
+  if (!context_valid()) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.subject.data(), static_cast<int>(g_ctx.subject.size())));
+}
+
+Datum pgp_current_region(PG_FUNCTION_ARGS) {
+  if (!context_valid() || g_ctx.region.empty()) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.region.data(), static_cast<int>(g_ctx.region.size())));
+}
+
+Datum pgp_current_roles(PG_FUNCTION_ARGS) {
+  if (!context_valid()) PG_RETURN_NULL();
+  const int n = static_cast<int>(g_ctx.roles.size());
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+  for (int i = 0; i < n; ++i)
+    elems[i] = PointerGetDatum(
+        cstring_to_text_with_len(g_ctx.roles[i].data(), static_cast<int>(g_ctx.roles[i].size())));
+  PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+// privacy._validate_signing_key(alg text, key text): PV214 unless the key is usable.
+Datum pgp_validate_signing_key(PG_FUNCTION_ARGS) {
+  const char* alg_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  text* key = PG_GETARG_TEXT_PP(1);
+  pgp::guarded([&] {
+    auto alg = cc::parse_jwt_alg(alg_name);
+    if (!alg)
+      throw pgp::core::Error(cc::jwt_sqlstate::kUnsupportedAlg, "unsupported signing algorithm", {},
+                             "Use HS256, RS256 or ES256.");
+    cc::validate_signing_key(*alg, pgp::text_view(key));
+  });
+  PG_RETURN_VOID();
+}
+
+// privacy.sign_token(payload jsonb, kid text, alg text, signing_key text) RETURNS text: for
+// tests, the demo and issuers that live in the database; not granted to PUBLIC.
+PGP_FUNCTION(pgp_sign_token)
+Datum pgp_sign_token(PG_FUNCTION_ARGS) {
+  Jsonb* jb = PG_GETARG_JSONB_P(0);
+  const char* payload = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+  const char* kid = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  const char* alg_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+  text* key = PG_GETARG_TEXT_PP(3);
+  return pgp::guarded([&] {
+    auto alg = cc::parse_jwt_alg(alg_name);
+    if (!alg)
+      throw pgp::core::Error(cc::jwt_sqlstate::kUnsupportedAlg, "unsupported signing algorithm", {},
+                             "Use HS256, RS256 or ES256.");
+    return PointerGetDatum(pgp::make_text(cc::sign_jwt(*alg, kid, pgp::text_view(key), payload)));
+  });
+}
