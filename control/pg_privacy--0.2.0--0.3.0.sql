@@ -194,3 +194,14 @@ CREATE FUNCTION privacy.sign_token(payload jsonb, kid text, alg text, signing_ke
 COMMENT ON FUNCTION privacy.sign_token(jsonb, text, text, text) IS
   'signs a token (HS256 secret, or RS256/ES256 PEM private key): for tests, demos and in-database issuers';
 REVOKE ALL ON FUNCTION privacy.sign_token(jsonb, text, text, text) FROM PUBLIC;
+
+-- Finding statistics now count per tenant (NULL: no verified tenant).
+DROP VIEW privacy.findings;
+DROP FUNCTION privacy.finding_stats();
+CREATE FUNCTION privacy.finding_stats(OUT tenant_id text, OUT entity_type text, OUT findings bigint,
+    OUT since timestamptz)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'pgp_finding_stats' LANGUAGE C VOLATILE STRICT;
+CREATE VIEW privacy.findings AS SELECT * FROM privacy.finding_stats();
+COMMENT ON VIEW privacy.findings IS 'findings per tenant and entity type since the last reset (all backends)';
+GRANT SELECT ON privacy.findings TO PUBLIC;

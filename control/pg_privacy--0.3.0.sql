@@ -167,7 +167,7 @@ END $$;
 REVOKE ALL ON FUNCTION privacy.load_dictionary(text, text, text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy.load_dictionary(text, text, regclass, name, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.finding_stats(OUT entity_type text, OUT findings bigint,
+CREATE FUNCTION privacy.finding_stats(OUT tenant_id text, OUT entity_type text, OUT findings bigint,
     OUT since timestamptz)
   RETURNS SETOF record
   AS 'MODULE_PATHNAME', 'pgp_finding_stats' LANGUAGE C VOLATILE STRICT;
@@ -175,7 +175,7 @@ CREATE FUNCTION privacy.reset_finding_stats() RETURNS void
   AS 'MODULE_PATHNAME', 'pgp_reset_finding_stats' LANGUAGE C VOLATILE STRICT;
 REVOKE ALL ON FUNCTION privacy.reset_finding_stats() FROM PUBLIC;
 CREATE VIEW privacy.findings AS SELECT * FROM privacy.finding_stats();
-COMMENT ON VIEW privacy.findings IS 'findings per entity type since the last reset (all backends)';
+COMMENT ON VIEW privacy.findings IS 'findings per tenant and entity type since the last reset (all backends)';
 
 GRANT SELECT ON privacy.findings TO PUBLIC;
 

@@ -66,11 +66,15 @@ synchronous_commit = off
 full_page_writes = off
 max_worker_processes = 16
 log_line_prefix = '%m [%p] %q%a '
+logging_collector = on
+log_directory = 'log'
+log_filename = 'postgresql.log'
+log_min_error_statement = error
 CONF
   as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w -t 60 start >/dev/null ||
     { cat "$SERVER_LOG"; return 1; }
   trap cluster_stop EXIT
-  echo "cluster: port $PGPORT, socket $PGHOST, log $SERVER_LOG"
+  echo "cluster: port $PGPORT, socket $PGHOST, log $PGDATA_DIR/log/postgresql.log"
 }
 
 cluster_stop() {

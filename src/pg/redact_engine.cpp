@@ -4,6 +4,9 @@
 
 #include "pg/guard.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/tenancy.hpp"
+
+#include <algorithm>
 
 #include <memory>
 #include <string>
@@ -18,9 +21,19 @@ namespace {
 
 namespace cr = core::redact;
 
-std::unique_ptr<cr::Engine> g_engine;          // compiled from the configuration tables
+// Compiled engines by tenant ("" = no verified tenant: global configuration only). A tenant's
+// engine adds its own rules, allow-list entries and dictionaries to the global ones. Few tenants
+// use one backend at a time (one per transaction behind a pooler): a small LRU list suffices.
+struct CachedEngine {
+  std::string tenant;
+  std::unique_ptr<cr::Engine> engine;
+  std::uint64_t last_used = 0;
+};
+constexpr std::size_t kMaxCachedEngines = 8;
+std::vector<CachedEngine> g_engines;
+std::uint64_t g_use_clock = 0;
 std::unique_ptr<cr::Engine> g_builtin_engine;  // built-ins only, for the log hook
-bool g_engine_valid = false;
+bool g_engine_valid = false;  // false: every cached engine is stale
 Oid g_config_relids[4] = {InvalidOid, InvalidOid, InvalidOid, InvalidOid};
 char* g_placeholder = nullptr;
 int g_rule_max_mem_kb = 8192;
@@ -38,19 +51,35 @@ struct RawConfig {
   RawRows rules, allow, dicts;
 };
 
-RawConfig load_raw_config() {
-  // Global configuration; per-tenant rows join here once tenancy provides a verified tenant.
-  static const char* const kQueries[] = {
-      "SELECT name, entity_type, pattern, action, coalesce(validator, ''), priority "
-      "FROM privacy.rules WHERE enabled AND tenant_id IS NULL ORDER BY rule_id",
-      "SELECT value, pattern FROM privacy.allow_list WHERE tenant_id IS NULL ORDER BY allow_id",
-      "SELECT d.name, d.entity_type, d.action, t.term FROM privacy.dictionaries d "
-      "JOIN privacy.dictionary_terms t ON t.dictionary = d.name "
-      "WHERE d.enabled AND d.tenant_id IS NULL ORDER BY d.name",
+// The global configuration plus, for a verified tenant, that tenant's own rows.
+RawConfig load_raw_config(const char* tenant) {
+  const char* tenant_lit = tenant ? quote_literal_cstr(tenant) : nullptr;
+  auto scope = [&](const char* alias) {
+    return tenant ? psprintf("(%stenant_id IS NULL OR %stenant_id = %s)", alias, alias, tenant_lit)
+                  : psprintf("%stenant_id IS NULL", alias);
+  };
+  const char* const queries[] = {
+      psprintf("SELECT name, entity_type, pattern, action, coalesce(validator, ''), priority "
+               "FROM privacy.rules WHERE enabled AND %s ORDER BY rule_id", scope("")),
+      psprintf("SELECT value, pattern FROM privacy.allow_list WHERE %s ORDER BY allow_id", scope("")),
+      psprintf("SELECT d.name, d.entity_type, d.action, t.term FROM privacy.dictionaries d "
+               "JOIN privacy.dictionary_terms t ON t.dictionary = d.name "
+               "WHERE d.enabled AND %s ORDER BY d.name", scope("d.")),
   };
   RawRows rows[3];
-  owner_queries(kQueries, rows, 3);
+  owner_queries(queries, rows, 3);
   return RawConfig{rows[0], rows[1], rows[2]};
+}
+
+CachedEngine* cached_engine(const char* tenant) noexcept {
+  if (!g_engine_valid) return nullptr;
+  const std::string_view key = tenant ? tenant : "";
+  for (auto& e : g_engines)
+    if (e.tenant == key) {
+      e.last_used = ++g_use_clock;
+      return &e;
+    }
+  return nullptr;
 }
 
 cr::Action action_of(const char* s) {
@@ -94,19 +123,26 @@ std::unique_ptr<cr::Engine> build_engine(const RawConfig& raw) {
 }  // namespace
 
 const cr::Engine& redact_engine() {
-  if (g_engine_valid && g_engine) return *g_engine;
-  RawConfig raw = load_raw_config();
+  const char* tenant = current_tenant_or_null();
+  if (CachedEngine* e = cached_engine(tenant)) return *e->engine;
+  RawConfig raw = load_raw_config(tenant);
   const char* const names[] = {"rules", "allow_list", "dictionaries", "dictionary_terms"};
   for (int i = 0; i < 4; ++i) g_config_relids[i] = privacy_relid(names[i]);
-  guarded([&] {
-    g_engine = build_engine(raw);
+  return *guarded([&] {
+    if (!g_engine_valid) g_engines.clear();
     g_engine_valid = true;
+    if (g_engines.size() >= kMaxCachedEngines) {
+      auto oldest = std::min_element(g_engines.begin(), g_engines.end(),
+                                     [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
+      g_engines.erase(oldest);
+    }
+    g_engines.push_back({tenant ? tenant : "", build_engine(raw), ++g_use_clock});
+    return g_engines.back().engine.get();
   });
-  return *g_engine;
 }
 
 const cr::Engine* redact_engine_if_ready() noexcept {
-  if (g_engine_valid && g_engine) return g_engine.get();
+  if (CachedEngine* e = cached_engine(current_tenant_or_null())) return e->engine.get();
   if (!g_builtin_engine) {
     try {
       g_builtin_engine = cr::Engine::build(cr::EngineConfig{});

@@ -19,16 +19,27 @@ namespace cr = pgp::core::redact;
 
 namespace {
 
-cr::RedactOptions redact_options() {
-  cr::RedactOptions o;
-  o.placeholder = pgp::redact_placeholder();
-  return o;
+// The options of privacy.redact(): rebuilt only when the placeholder setting changes, since
+// redact() runs once per row.
+const cr::RedactOptions& redact_options() {
+  static cr::RedactOptions opts;
+  const char* placeholder = pgp::redact_placeholder();
+  if (opts.placeholder != placeholder) opts.placeholder = placeholder;
+  return opts;
 }
 
-std::string redact_counted(const cr::Engine& eng, std::string_view in, const cr::RedactOptions& o) {
-  const auto findings = eng.detect(in);
+// Redacts into a buffer and a findings vector kept across calls (one call per row: their
+// capacity is reused), counts the findings and returns the result as a new text, or the input
+// itself when nothing was found (most rows: no copy at all).
+text* redact_counted(const cr::Engine& eng, text* input, const cr::RedactOptions& o) {
+  static std::string out;
+  static std::vector<cr::Finding> findings;
+  eng.redact_into(pgp::text_view(input), o, out, &findings);
+  if (findings.empty()) return input;
   pgp::stats_count(findings);
-  return eng.apply(in, findings, o);
+  text* result = pgp::make_text(out);
+  if (out.capacity() > (1u << 20)) std::string().swap(out);  // do not keep a huge buffer
+  return result;
 }
 
 }  // namespace
@@ -84,10 +95,7 @@ Datum pgp_detect(PG_FUNCTION_ARGS) {
 Datum pgp_redact(PG_FUNCTION_ARGS) {
   text* input = PG_GETARG_TEXT_PP(0);
   const cr::Engine& eng = pgp::redact_engine();
-  return pgp::guarded([&] {
-    const std::string out = redact_counted(eng, pgp::text_view(input), redact_options());
-    return PointerGetDatum(pgp::make_text(out));
-  });
+  return pgp::guarded([&] { return PointerGetDatum(redact_counted(eng, input, redact_options())); });
 }
 
 Datum pgp_redact_types(PG_FUNCTION_ARGS) {
@@ -99,12 +107,11 @@ Datum pgp_redact_types(PG_FUNCTION_ARGS) {
   deconstruct_array(types, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
   const cr::Engine& eng = pgp::redact_engine();
   return pgp::guarded([&] {
-    cr::RedactOptions o = redact_options();
+    cr::RedactOptions o = redact_options();  // a copy: only_types is per call
     for (int i = 0; i < nelems; ++i)
       if (!nulls[i]) o.only_types.emplace_back(pgp::text_view(DatumGetTextPP(elems[i])));
     if (o.only_types.empty()) o.only_types.emplace_back("");  // an empty list redacts nothing
-    const std::string out = redact_counted(eng, pgp::text_view(input), o);
-    return PointerGetDatum(pgp::make_text(out));
+    return PointerGetDatum(redact_counted(eng, input, o));
   });
 }
 
@@ -117,11 +124,7 @@ Datum pgp_mask(PG_FUNCTION_ARGS) {
 Datum pgp_contains_pii(PG_FUNCTION_ARGS) {
   text* input = PG_GETARG_TEXT_PP(0);
   const cr::Engine& eng = pgp::redact_engine();
-  return pgp::guarded([&] {
-    for (const auto& f : eng.detect(pgp::text_view(input)))
-      if (f.action != cr::Action::Allow) return BoolGetDatum(true);
-    return BoolGetDatum(false);
-  });
+  return pgp::guarded([&] { return BoolGetDatum(eng.detect_any(pgp::text_view(input))); });
 }
 
 

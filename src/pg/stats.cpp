@@ -1,7 +1,8 @@
-// Finding statistics in shared memory: a count per entity type across all backends since the
-// last reset, for monitoring (privacy.findings). Needs shared_preload_libraries.
+// Finding statistics in shared memory: a count per tenant and entity type across all backends
+// since the last reset, for monitoring (privacy.findings). Needs shared_preload_libraries.
 #include "pg/guard.hpp"
 #include "pg/redact_engine.hpp"
+#include "pg/tenancy.hpp"
 
 #include <cstring>
 
@@ -20,10 +21,11 @@ PGP_FUNCTION(pgp_reset_finding_stats)
 
 namespace {
 
-constexpr int kMaxTypes = 256;
+constexpr int kMaxTypes = 1024;  // (tenant, type) pairs; new pairs past this are not counted
 constexpr int kTypeLen = 64;
 
 struct StatsSlot {
+  char tenant[kTypeLen];  // "" without a verified tenant
   char type[kTypeLen];
   pg_atomic_uint64 count;
 };
@@ -60,18 +62,23 @@ void stats_shmem_startup() {
   LWLockRelease(AddinShmemInitLock);
 }
 
-StatsSlot* find_or_add(const std::string& type) {
+bool slot_is(const StatsSlot& s, const char* tenant, const std::string& type) {
+  return type == s.type && strcmp(tenant, s.tenant) == 0;
+}
+
+StatsSlot* find_or_add(const char* tenant, const std::string& type) {
   uint32 n = pg_atomic_read_u32(&g_stats->nslots);
   pg_read_barrier();
   for (uint32 i = 0; i < n; ++i)
-    if (type == g_stats->slots[i].type) return &g_stats->slots[i];
+    if (slot_is(g_stats->slots[i], tenant, type)) return &g_stats->slots[i];
   SpinLockAcquire(&g_stats->mutex);
   StatsSlot* slot = nullptr;
   n = pg_atomic_read_u32(&g_stats->nslots);
   for (uint32 i = 0; i < n && !slot; ++i)
-    if (type == g_stats->slots[i].type) slot = &g_stats->slots[i];
+    if (slot_is(g_stats->slots[i], tenant, type)) slot = &g_stats->slots[i];
   if (!slot && n < kMaxTypes) {
     slot = &g_stats->slots[n];
+    strlcpy(slot->tenant, tenant, kTypeLen);
     strlcpy(slot->type, type.c_str(), kTypeLen);
     pg_write_barrier();
     pg_atomic_write_u32(&g_stats->nslots, n + 1);
@@ -93,9 +100,11 @@ void stats_init() {
 }
 
 void stats_count(const std::vector<core::redact::Finding>& findings) noexcept {
-  if (!g_stats) return;
+  if (!g_stats || findings.empty()) return;
+  const char* tenant = current_tenant_or_null();
+  if (!tenant) tenant = "";
   for (const auto& f : findings)
-    if (StatsSlot* s = find_or_add(f.type)) pg_atomic_fetch_add_u64(&s->count, 1);
+    if (StatsSlot* s = find_or_add(tenant, f.type)) pg_atomic_fetch_add_u64(&s->count, 1);
 }
 
 }  // namespace pgp
@@ -107,10 +116,12 @@ Datum pgp_finding_stats(PG_FUNCTION_ARGS) {
   uint32 n = pg_atomic_read_u32(&g_stats->nslots);
   pg_read_barrier();
   for (uint32 i = 0; i < n; ++i) {
-    Datum values[3] = {CStringGetTextDatum(g_stats->slots[i].type),
-                       Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&g_stats->slots[i].count))),
+    StatsSlot& slot = g_stats->slots[i];
+    Datum values[4] = {slot.tenant[0] ? CStringGetTextDatum(slot.tenant) : (Datum)0,
+                       CStringGetTextDatum(slot.type),
+                       Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&slot.count))),
                        TimestampTzGetDatum(g_stats->since)};
-    bool nulls[3] = {false, false, false};
+    bool nulls[4] = {slot.tenant[0] == '\0', false, false, false};
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return (Datum)0;

@@ -38,27 +38,42 @@ BEGIN
   RETURN best;
 END $$;
 
--- The baseline a DBA would write by hand: one regexp_replace per kind of data.
+-- The baseline a DBA would write by hand: one regexp_replace per entity type the engine knows
+-- (18 types; no validators, so it is also less accurate than the engine).
 CREATE FUNCTION pg_temp.regex_chain(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
+SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
   '-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----', '[PRIVATE_KEY_REDACTED]', 'g'),
+  '\msk-ant-[A-Za-z0-9_-]{20,}', '[ANTHROPIC_API_KEY_REDACTED]', 'g'),
+  '\msk-(?:proj-)?[A-Za-z0-9_-]{20,}', '[OPENAI_API_KEY_REDACTED]', 'g'),
+  '\m(?:AKIA|ASIA)[A-Z0-9]{16}\M', '[AWS_ACCESS_KEY_REDACTED]', 'g'),
+  '\m(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})', '[GITHUB_TOKEN_REDACTED]', 'g'),
+  '\mxox[baprs]-[A-Za-z0-9-]{10,}', '[SLACK_TOKEN_REDACTED]', 'g'),
+  '\m(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}', '[STRIPE_KEY_REDACTED]', 'g'),
+  '\mAIza[0-9A-Za-z_-]{35}', '[GOOGLE_API_KEY_REDACTED]', 'g'),
+  '\meyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*', '[JWT_REDACTED]', 'g'),
+  '(Authorization:\s*Bearer\s+)[A-Za-z0-9._~+/-]+=*', '\1[BEARER_TOKEN_REDACTED]', 'gi'),
+  '((?:api_?key|token|secret|access_key|client_secret)["'']?\s*[:=]\s*["'']?)[A-Za-z0-9_/+=-]{16,}', '\1[GENERIC_SECRET_REDACTED]', 'gi'),
+  '((?:password|passwd|pwd)["'']?\s*[:=]\s*["'']?)[^\s"'']+', '\1[PASSWORD_REDACTED]', 'gi'),
+  '(://[^:/@\s]+:)[^@\s]+@', '\1[PASSWORD_REDACTED]@', 'g'),
   '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', '[EMAIL_REDACTED]', 'g'),
+  '\m[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\M', '[IBAN_REDACTED]', 'g'),
   '\m(?:\d[ -]?){13,19}\M', '[CREDIT_CARD_REDACTED]', 'g'),
   '\m\d{3}-\d{2}-\d{4}\M', '[US_SSN_REDACTED]', 'g'),
-  '\m[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\M', '[IBAN_REDACTED]', 'g'),
-  '\m(?:\d{1,3}\.){3}\d{1,3}\M', '[IP_ADDRESS_REDACTED]', 'g'),
-  '\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}', '[PHONE_REDACTED]', 'g'),
-  '(://[^:/@\s]+:)[^@\s]+@', '\1[PASSWORD_REDACTED]@', 'g'),
-  '\m(?:AKIA|ASIA)[A-Z0-9]{16}\M', '[AWS_ACCESS_KEY_REDACTED]', 'g'),
-  '\m(?:sk|pk|rk)[-_][A-Za-z0-9_-]{20,}\M', '[API_KEY_REDACTED]', 'g')
+  '\m(?:\d{1,3}\.){3}\d{1,3}\M|\m(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}\M', '[IP_ADDRESS_REDACTED]', 'g')
+$$;
+-- Phones: one more pass, as a DBA would add it.
+CREATE FUNCTION pg_temp.regex_chain_all(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT regexp_replace(pg_temp.regex_chain(t),
+    '\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}', '[PHONE_REDACTED]', 'g')
 $$;
 
 SELECT pg_size_bytes(pg_size_pretty(sum(octet_length(body)))) AS bytes,
        sum(octet_length(body)) AS total_bytes FROM bench_messages \gset
 SELECT privacy.redact('warm-up ana@example.com') \gset
 SELECT pg_temp.best_ms('SELECT sum(length(privacy.redact(body))) FROM bench_messages') AS engine_ms \gset
-SELECT pg_temp.best_ms('SELECT sum(length(pg_temp.regex_chain(body))) FROM bench_messages') AS chain_ms \gset
+SELECT pg_temp.best_ms('SELECT sum(length(pg_temp.regex_chain_all(body))) FROM bench_messages') AS chain_ms \gset
 SELECT pg_temp.best_ms('SELECT sum(length(body)) FROM bench_messages') AS scan_ms \gset
 \echo rows: :rows, bytes: :total_bytes
 SELECT round((:total_bytes / 1e6 / (:engine_ms / 1000.0))::numeric, 1) AS "privacy.redact MB/s",

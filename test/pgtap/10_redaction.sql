@@ -1,7 +1,7 @@
 -- Redaction behaviour: rules table validation, engine rebuild on change, allow-list,
 -- dictionaries, the trigger (text and jsonb), BLOCK, privileges, and messages without values.
 BEGIN;
-SELECT plan(30);
+SELECT plan(34);
 
 -- The full text of an error (message | detail | hint) raised by a statement, or NULL.
 CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text LANGUAGE plpgsql AS $f$
@@ -82,6 +82,19 @@ SELECT throws_ok($$INSERT INTO msgs VALUES (2, 'about Project Nightingale', NULL
 SELECT is((SELECT count(*) FROM msgs WHERE id = 2), 0::bigint, 'no partial write');
 SELECT unalike(pg_temp.error_of($$INSERT INTO msgs VALUES (3, 'card 4111 1111 1111 1111 and Project Nightingale', NULL, NULL)$$),
               '%4111%', 'the BLOCK error carries no value from the row');
+
+-- Tenant rules apply only in that tenant's verified context; statistics count per tenant.
+INSERT INTO privacy.rules (name, entity_type, pattern, tenant_id) VALUES ('acme-order', 'ACME_ORDER', 'AO-[0-9]{5}', 'acme');
+SELECT is(privacy.redact('order AO-12345'), 'order AO-12345', 'a tenant rule does not apply without that tenant');
+SELECT privacy.set_context('acme', 'u1');
+SELECT is(privacy.redact('order AO-12345'), 'order [ACME_ORDER_REDACTED]', 'a tenant rule applies in that tenant''s context');
+SELECT privacy.reset_finding_stats();
+SELECT privacy.redact('a@example.com b@example.com');
+SELECT is((SELECT findings FROM privacy.findings WHERE tenant_id = 'acme' AND entity_type = 'EMAIL'), 2::bigint,
+          'findings are counted per tenant');
+SELECT privacy.set_context('globex', 'g1');
+SELECT is(privacy.redact('order AO-12345'), 'order AO-12345', 'another tenant does not get acme''s rule');
+SELECT privacy.logout();
 
 -- An application role can redact without any privilege on the configuration tables.
 CREATE ROLE pgp_tap_app;

@@ -1,32 +1,45 @@
-// Engine::apply: turns a text and its findings into the redacted output, one pass, so callers
-// can detect once and then count, refuse (BLOCK) or write.
+// Engine::apply and the one-pass entry points built on it: turns a text and its findings into the
+// redacted output, so callers can detect once and then count, refuse (BLOCK) or write.
+#include "core/redact/detectors.hpp"
 #include "core/redact/engine.hpp"
 
 #include <algorithm>
 
 namespace pgp::core::redact {
 
-namespace {
-std::string placeholder_for(const std::string& tmpl, const std::string& type) {
-  std::string out;
-  out.reserve(tmpl.size() + type.size());
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t hit = tmpl.find("{type}", pos);
-    if (hit == std::string::npos) break;
-    out.append(tmpl, pos, hit - pos);
-    out += type;
-    pos = hit + 6;
-  }
-  out.append(tmpl, pos, std::string::npos);
-  return out;
-}
+namespace detail {
 
-bool selected(const RedactOptions& opts, const std::string& type) {
+bool selected(const RedactOptions& opts, std::string_view type) {
   return opts.only_types.empty() ||
          std::find(opts.only_types.begin(), opts.only_types.end(), type) != opts.only_types.end();
 }
-}  // namespace
+
+bool acted_on(Action action, std::string_view type, const RedactOptions& opts) {
+  return action != Action::Allow && selected(opts, type);
+}
+
+void append_placeholder(std::string& out, std::string_view tmpl, std::string_view type) {
+  constexpr std::string_view kVar = "{type}";
+  std::size_t pos = 0;
+  for (;;) {
+    const std::size_t hit = tmpl.find(kVar, pos);
+    if (hit == std::string_view::npos) break;
+    out.append(tmpl.substr(pos, hit - pos));
+    out.append(type);
+    pos = hit + kVar.size();
+  }
+  out.append(tmpl.substr(pos));
+}
+
+void append_replacement(std::string& out, std::string_view value, std::string_view type, Action action,
+                        const RedactOptions& opts) {
+  if (action == Action::Mask)
+    append_masked(out, type, value);
+  else
+    append_placeholder(out, opts.placeholder, type);
+}
+
+}  // namespace detail
 
 std::string Engine::apply(std::string_view text, const std::vector<Finding>& findings,
                           const RedactOptions& opts) const {
@@ -35,17 +48,29 @@ std::string Engine::apply(std::string_view text, const std::vector<Finding>& fin
   std::size_t pos = 0;
   for (const Finding& f : findings) {
     if (f.begin < pos || f.end > text.size() || f.begin >= f.end) continue;  // defensive: sorted, disjoint
-    if (f.action == Action::Allow || !selected(opts, f.type)) continue;
+    if (!detail::acted_on(f.action, f.type, opts)) continue;
     out.append(text.substr(pos, f.begin - pos));
-    const std::string_view value = text.substr(f.begin, f.end - f.begin);
-    if (f.action == Action::Mask)
-      out += mask_value(f.type, value);
-    else
-      out += placeholder_for(opts.placeholder, f.type);
+    detail::append_replacement(out, text.substr(f.begin, f.end - f.begin), f.type, f.action, opts);
     pos = f.end;
   }
   out.append(text.substr(pos));
   return out;
+}
+
+// Engines that do not override the one-pass entry points get them from detect() and apply().
+
+void Engine::detect_into(std::string_view text, std::vector<Finding>& out) const { out = detect(text); }
+
+bool Engine::detect_any(std::string_view text) const {
+  const std::vector<Finding> findings = detect(text);
+  return std::any_of(findings.begin(), findings.end(), [](const Finding& f) { return f.action != Action::Allow; });
+}
+
+void Engine::redact_into(std::string_view text, const RedactOptions& opts, std::string& out,
+                         std::vector<Finding>* findings_out) const {
+  std::vector<Finding> findings = detect(text);
+  out = apply(text, findings, opts);
+  if (findings_out) *findings_out = std::move(findings);
 }
 
 }  // namespace pgp::core::redact

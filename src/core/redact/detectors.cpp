@@ -120,12 +120,12 @@ std::vector<BuiltinDef> make_defs() {
       {"CREDIT_CARD", LB_NUM "([0-9](?:[ \\-]?[0-9]){11,18})" RB_NUM, T::Digits, check_card, nullptr,
        kTrigDigits12, 50, M::LastFourDigits, "payment card number: issuer prefix, length, Luhn"},
       {"US_SSN", LB_NUM "([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})" RB_NUM, T::Digits,
-       check_ssn, nullptr, kTrigDigits9, 50, M::LastFourDigits,
+       check_ssn, nullptr, kTrigSsn, 50, M::LastFourDigits,
        "US social security number with valid area, group and serial"},
       {"IBAN",
        "(?:^|[^0-9A-Za-z_])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)"
        "(?:$|[^0-9A-Za-z_])",
-       T::Alnum, check_iban, nullptr, kTrigDigits8, 50, M::LastFourDigits,
+       T::Alnum, check_iban, nullptr, kTrigIban, 50, M::LastFourDigits,
        "IBAN with country length and mod-97 check"},
       {"IP_ADDRESS", "(?:^|[^0-9A-Za-z_.])(" IPV4 ")(?:$|[^0-9A-Za-z_.]|\\.(?:$|[^0-9A-Za-z_]))",
        T::Digits, check_ipv4, nullptr, kTrigDotted, 50, M::Full, "IPv4 address"},
@@ -133,14 +133,14 @@ std::vector<BuiltinDef> make_defs() {
        T::Lead, check_ipv6, nullptr, kTrigIPv6, 50, M::Full, "IPv6 address, compressed forms too"},
       {"PHONE",
        LB_NUM "(\\+[1-9][0-9]{0,2}(?:[ .\\-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,5})){1,6})" RB_NUM, T::Digits,
-       check_phone_intl, nullptr, kTrigDigits7, 50, M::LastFourDigits,
+       check_phone_intl, nullptr, kTrigPhoneIntl, 50, M::LastFourDigits,
        "international phone number (+CC ...), length checked per country"},
       {"PHONE",
        LB_NANP "((?:1[ .\\-]?)?(?:\\([0-9]{3}\\)[ .\\-]?|[0-9]{3}[ .\\-])[0-9]{3}[ .\\-][0-9]{4})" RB_NUM,
-       T::Digits, check_phone_nanp, nullptr, kTrigDigits7, 50, M::LastFourDigits,
+       T::Digits, check_phone_nanp, nullptr, kTrigPhoneNanp, 50, M::LastFourDigits,
        "North American phone number ((415) 555-2671, 415-555-2671)"},
       {"PHONE", LB_NUM "(0[1-9][0-9]{0,3}(?:[ .\\-][0-9]{2,8}){1,4})" RB_NUM, T::Digits,
-       check_phone_national, nullptr, kTrigDigits7, 50, M::LastFourDigits,
+       check_phone_national, nullptr, kTrigPhoneNational, 50, M::LastFourDigits,
        "national phone number with trunk prefix 0 (020 7946 0958)"},
       {"BEARER_TOKEN",
        "(?i)authorization" KV_SEP "[\"']?bearer[ \\t]+([A-Za-z0-9\\-._~+/]+=*)", T::Value,
@@ -220,6 +220,68 @@ void expand(const unsigned char* p, std::size_t n, std::size_t& b, std::size_t& 
   while (e < hi && ok(p[e])) ++e;
 }
 
+bool is_number_sep_b(unsigned char c) {
+  return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/';
+}
+
+// What the number patterns need to see around their digits. Each pattern separates its digit
+// groups by one character (two around a parenthesis) and lies inside one number (digits joined
+// by at most two separators in a row), so a pattern can only match in a stretch of text that
+// shows its shape; the other number detectors are skipped there.
+struct NumberShapes {
+  bool plus = false;      // a number right after '+' (international phone)
+  bool letters = false;   // a number right after two capitals (IBAN country code)
+  bool national = false;  // a group starting 0[1-9] (national phone)
+  bool nanp = false;      // a 3-digit group, one separator, a 4+ digit group (555-2671)
+  bool ssn = false;       // groups of 3+, 2 and 4+ digits joined by one ' ' or '-' (078-05-1120)
+};
+
+// The shapes of the numbers in p[b, e). It looks at the whole stretch a detector will search,
+// not only the number the scan stopped at, which may be the tail of a longer one.
+NumberShapes number_shapes(const unsigned char* p, std::size_t n, std::size_t b, std::size_t e) {
+  NumberShapes sh;
+  std::size_t len = 0, prev = 0, prev2 = 0;  // digits in this group and the two before it
+  unsigned char sep = 0, sep_prev = 0;       // separator before this group / the previous one
+  unsigned char run = 0;                     // the separators since the last digit, 0 unless one
+  std::size_t seps = 0;
+  bool in_number = false;
+  auto one_of = [](unsigned char c, std::string_view set) {
+    return c != 0 && set.find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  auto group_end = [&] {
+    sh.nanp |= prev == 3 && one_of(sep, " .-") && len >= 4;
+    sh.ssn |= prev2 >= 3 && one_of(sep_prev, " -") && prev == 2 && one_of(sep, " -") && len >= 4;
+  };
+  for (std::size_t j = b; j < e; ++j) {
+    const unsigned char c = p[j];
+    if (is_digit_b(c)) {
+      if (!in_number || seps > 0) {
+        prev2 = prev;
+        sep_prev = sep;
+        prev = len;
+        sep = run;
+        len = 0;
+        sh.plus |= j > 0 && p[j - 1] == '+';
+        sh.letters |= j > 1 && is_upper_b(p[j - 1]) && is_upper_b(p[j - 2]);
+        sh.national |= c == '0' && j + 1 < n && p[j + 1] >= '1' && p[j + 1] <= '9';
+      }
+      ++len;
+      seps = 0;
+      in_number = true;
+    } else if (in_number && is_number_sep_b(c) && seps < 2) {
+      if (seps == 0) group_end();
+      run = ++seps == 1 ? c : 0;
+    } else {
+      if (in_number && seps == 0) group_end();
+      in_number = false;
+      seps = len = prev = prev2 = 0;
+      sep = sep_prev = run = 0;
+    }
+  }
+  if (in_number && seps == 0) group_end();
+  return sh;
+}
+
 // Digits joined by at most two separators in a row: "+1 (415) 555-2671", "4111 1111 1111 1111",
 // "10.0.0.1". Returns the index just past the last digit.
 std::size_t digit_cluster(const unsigned char* p, std::size_t n, std::size_t i, ScanResult& out) {
@@ -230,29 +292,36 @@ std::size_t digit_cluster(const unsigned char* p, std::size_t n, std::size_t i, 
       ++digits;
       seps = 0;
       last = j + 1;
-    } else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/') {
+    } else if (is_number_sep_b(c)) {
       if (++seps > 2) break;
       dots += c == '.';
     } else {
       break;
     }
   }
-  std::uint32_t t = 0;
-  if (digits >= 7) t |= kTrigDigits7;
-  if (digits >= 8) t |= kTrigDigits8;
-  if (digits >= 9) t |= kTrigDigits9;
-  if (digits >= 12) t |= kTrigDigits12;
-  if (digits >= 4 && dots >= 3) t |= kTrigDotted;
+  const bool dotted = digits >= 4 && dots >= 3;
+  if (digits < 7 && !dotted) return last;  // too short for every number detector
+  // Country and bank letters of an IBAN, '+' and '(' of a phone number, all in capitals,
+  // digits and separators.
+  std::size_t b = i, e = last;
+  expand(p, n, b, e, 48, 48, [](unsigned char c) {
+    return is_digit_b(c) || is_upper_b(c) || c == ' ' || c == '+' || c == '(' || c == ')' ||
+           c == '-' || c == '.';
+  });
+  std::uint32_t t = dotted ? std::uint32_t{kTrigDotted} : 0u;
+  if (digits >= 7) {
+    const NumberShapes sh = number_shapes(p, n, b, e);
+    if (sh.plus) t |= kTrigPhoneIntl;
+    if (sh.nanp) t |= kTrigPhoneNanp;
+    if (sh.national) t |= kTrigPhoneNational;
+    if (digits >= 8 && sh.letters) t |= kTrigIban;
+    if (digits >= 9 && sh.ssn) t |= kTrigSsn;
+    if (digits >= 12) t |= kTrigDigits12;
+  }
   if (t) {
     out.bits |= t;
-    // Country and bank letters of an IBAN, '+' and '(' of a phone number, all in capitals,
-    // digits and separators.
-    std::size_t b = i, e = last;
-    expand(p, n, b, e, 48, 48, [](unsigned char c) {
-      return is_digit_b(c) || is_upper_b(c) || c == ' ' || c == '+' || c == '(' || c == ')' ||
-             c == '-' || c == '.';
-    });
-    out.add(kFamNumber, b, e, n);
+    // The shapes are those of this window: a card here does not make an IBAN detector search it.
+    out.add(kFamNumber, b, e, n, t);
   }
   return last;
 }
@@ -310,12 +379,17 @@ void keyword_before(const unsigned char* p, std::size_t n, std::size_t i, ScanRe
 }
 
 // Around a ':', the run of hex digits, colons and dots: an IPv6 address has "::" or seven
-// colons. Returns the index just past the run, so each run is looked at once.
-std::size_t ipv6_run(const unsigned char* p, std::size_t n, std::size_t i, ScanResult& out) {
+// colons. Returns the index just past an IPv6 run, so each run is looked at once; otherwise the
+// index after the colon, so that "card:4111..." or "ip:10.0.0.1" still reach the number scan.
+// `run_end` receives the end of the run: a later colon inside it needs no second look (which
+// keeps runs of many colons linear).
+std::size_t ipv6_run(const unsigned char* p, std::size_t n, std::size_t i, ScanResult& out,
+                     std::size_t& run_end) {
   std::size_t b = i;
   while (b > 0 && i - b < 45 && (is_hex_b(p[b - 1]) || p[b - 1] == ':' || p[b - 1] == '.')) --b;
   std::size_t e = i;
   while (e < n && (is_hex_b(p[e]) || p[e] == ':' || p[e] == '.')) ++e;
+  run_end = e;
   std::size_t colons = 0;
   bool dbl = false, digit = false;
   for (std::size_t j = b; j < e; ++j) {
@@ -330,8 +404,9 @@ std::size_t ipv6_run(const unsigned char* p, std::size_t n, std::size_t i, ScanR
     std::size_t zb = b, ze = e;
     if (ze < n && p[ze] == '%') expand(p, n, zb, ze, 0, 32, [](unsigned char c) { return c == '%' || is_ident_b(c); });
     out.add(kFamIPv6, zb, ze, n);
+    return e;
   }
-  return e;
+  return i + 1;
 }
 
 // A token starting at `b`: the window runs over its characters.
@@ -395,7 +470,7 @@ std::size_t skip_boring(const unsigned char* p, std::size_t n, std::size_t i) {
 
 }  // namespace
 
-void ScanResult::add(Family f, std::size_t b, std::size_t e, std::size_t text_size) {
+void ScanResult::add(Family f, std::size_t b, std::size_t e, std::size_t text_size, std::uint32_t triggers) {
   if (whole[f]) return;
   b = b > 0 ? b - 1 : 0;
   e = e < text_size ? e + 1 : text_size;
@@ -404,19 +479,22 @@ void ScanResult::add(Family f, std::size_t b, std::size_t e, std::size_t text_si
   if (c > 0 && b <= w[c - 1].end) {
     w[c - 1].begin = std::min(w[c - 1].begin, b);
     w[c - 1].end = std::max(w[c - 1].end, e);
+    w[c - 1].triggers |= triggers;
     return;
   }
   if (c == kMaxWindows) {
     whole[f] = true;
     return;
   }
-  w[c++] = {b, e};
+  w[c++] = {b, e, triggers};
 }
 
 std::uint32_t families_of(std::uint32_t bits) {
   std::uint32_t f = 0;
   if (bits & kTrigAt) f |= 1u << kFamAt;
-  if (bits & (kTrigDigits7 | kTrigDigits8 | kTrigDigits9 | kTrigDigits12 | kTrigDotted)) f |= 1u << kFamNumber;
+  if (bits & (kTrigIban | kTrigPhoneIntl | kTrigPhoneNanp | kTrigPhoneNational | kTrigSsn | kTrigDigits12 |
+              kTrigDotted))
+    f |= 1u << kFamNumber;
   if (bits & kTrigIPv6) f |= 1u << kFamIPv6;
   if (bits & (kTrigPwdKey | kTrigSecretKey | kTrigAuthKey)) f |= 1u << kFamKeyword;
   if (bits & (kTrigUrl | kTrigUrlAt)) f |= 1u << kFamUrl;
@@ -430,6 +508,7 @@ std::uint32_t families_of(std::uint32_t bits) {
 void scan_text(std::string_view text, ScanResult& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
+  std::size_t ipv6_checked_until = 0;  // end of the last hex/colon run already looked at
   for (std::size_t i = 0; i < n; ++i) {
     i = skip_boring(p, n, i);
     if (i == n) break;
@@ -451,8 +530,8 @@ void scan_text(std::string_view text, ScanResult& out) {
         // The URL's own characters are scanned too: its host may be an IP address.
         if (starts_with(p, n, i, "://"))
           url_at(p, n, i, out);
-        else
-          i = ipv6_run(p, n, i, out) - 1;
+        else if (i >= ipv6_checked_until)
+          i = ipv6_run(p, n, i, out, ipv6_checked_until) - 1;
         break;
       case kEquals:
         keyword_before(p, n, i, out);

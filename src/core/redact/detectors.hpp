@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,10 +17,12 @@ namespace pgp::core::redact::detail {
 // A detector whose trigger bit is absent is skipped without running any regular expression.
 enum Trigger : std::uint32_t {
   kTrigAt = 1u << 0,          // an '@'
-  kTrigDigits7 = 1u << 1,     // a number of 7+ digits, separators allowed (phones)
-  kTrigDigits8 = 1u << 2,     // ... 8+ digits (IBAN)
-  kTrigDigits9 = 1u << 3,     // ... 9+ digits (SSN)
-  kTrigDigits12 = 1u << 4,    // ... 12+ digits (cards)
+  // Numbers (digits and separators). Besides a digit count, each bit asks for the shape its
+  // detector's pattern needs somewhere in the number's window (see number_shapes).
+  kTrigIban = 1u << 1,        // 8+ digits, and a number right after two capitals
+  kTrigPhoneIntl = 1u << 2,   // 7+ digits, and a number right after '+'
+  kTrigSsn = 1u << 3,         // 9+ digits, and groups of 3+, 2 and 4+ digits (078-05-1120)
+  kTrigDigits12 = 1u << 4,    // 12+ digits (cards)
   kTrigDotted = 1u << 5,      // a number with 4+ digits and 3+ dots (IPv4)
   kTrigIPv6 = 1u << 6,        // a hex run with "::" or 7 colons, and a digit
   kTrigPwdKey = 1u << 7,      // ':' or '=' after password, passwd, pwd, pass, ...
@@ -35,6 +38,8 @@ enum Trigger : std::uint32_t {
   kTrigTokGoogle = 1u << 17,  // "AIza"
   kTrigTokJwt = 1u << 18,     // "eyJ"
   kTrigPem = 1u << 19,        // "-----BEGIN"
+  kTrigPhoneNanp = 1u << 20,  // 7+ digits, and a 3-digit group, one separator, 4+ digits
+  kTrigPhoneNational = 1u << 21,  // 7+ digits, and a group starting 0[1-9]
   kTrigAlways = 1u << 31,     // custom rules: no prefilter
 };
 
@@ -50,7 +55,11 @@ std::uint32_t families_of(std::uint32_t trigger_bits);
 struct Window {
   std::size_t begin;
   std::size_t end;
+  std::uint32_t triggers;  // detectors that may match here: kAllTriggers unless the family tells
 };
+
+// A window of a family whose windows do not tell their detectors apart.
+constexpr std::uint32_t kAllTriggers = ~0u;
 
 struct ScanResult {
   static constexpr int kMaxWindows = 16;  // more anchors than this: search the whole text
@@ -60,8 +69,9 @@ struct ScanResult {
   std::array<bool, kFamilies> whole{};
 
   // Records [b, e) padded by one byte each side (the patterns' boundary characters), merged
-  // with the previous window of the family when they touch.
-  void add(Family f, std::size_t b, std::size_t e, std::size_t text_size);
+  // with the previous window of the family when they touch (and their triggers with it).
+  void add(Family f, std::size_t b, std::size_t e, std::size_t text_size,
+           std::uint32_t triggers = kAllTriggers);
 
   // Where the family's last window ends (unpadded), 0 if none. Expansions start there instead of
   // rescanning text a previous window already covers, which keeps runs of anchors linear.
@@ -77,6 +87,16 @@ void scan_text(std::string_view text, ScanResult& out);
 
 // How mask() keeps a recognisable part of a finding.
 enum class MaskStyle { Full, LastFourDigits, EmailDomain, FirstFour };
+
+// Writing one finding into the output, shared by Engine::apply and the engine's own redact(),
+// mask() and redact_into() so that they cannot drift apart.
+bool selected(const RedactOptions& opts, std::string_view type);  // passes only_types
+bool acted_on(Action action, std::string_view type, const RedactOptions& opts);  // not ALLOW, selected
+void append_placeholder(std::string& out, std::string_view tmpl, std::string_view type);
+void append_masked(std::string& out, std::string_view type, std::string_view value);  // as mask_value
+// MASK: masked; REDACT and BLOCK: the placeholder.
+void append_replacement(std::string& out, std::string_view value, std::string_view type, Action action,
+                        const RedactOptions& opts);
 
 // Extra work after the pattern matched, for spans a regular expression cannot delimit in
 // linear time (the END line of a PEM block). `state` lets it remember, across the matches of one

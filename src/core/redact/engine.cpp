@@ -31,6 +31,9 @@ constexpr int kMaxSubmatch = 4;  // group 0 plus the first three capture groups
 // Below this size the prefilter windows already leave little text to search, and one RE2::Set
 // pass would cost more than it saves.
 constexpr std::size_t kSetMinBytes = 2048;
+// In a window, one RE2::Set pass costs about as much as 1.5 failed searches of one detector:
+// worth it from three candidates on.
+constexpr std::size_t kWindowSetMinCandidates = 3;
 
 RE2::Options re2_options(std::int64_t max_mem) {
   RE2::Options o;
@@ -108,6 +111,45 @@ struct Candidate {
   int priority;
   int specificity;
 };
+
+// A resolved finding without its strings: the span and the source (as in Candidate). The
+// output is written from these; Finding objects are only made for callers that ask for them.
+struct Hit {
+  Span span;
+  int source;
+};
+
+// What a source reports: entity type, rule name and action.
+struct Origin {
+  const std::string& type;
+  const std::string& rule;
+  Action action;
+};
+
+// Working memory of one detection. The engine is const and may be shared, so each thread has
+// its own, reused from call to call: on a short message the dozen vectors it holds would
+// otherwise cost more allocations than the detection itself.
+struct Scratch {
+  std::vector<int> cands, family, in_window, set_hits, filtered, ran_whole;
+  std::vector<Candidate> found;
+  std::vector<detail::DictionaryMatcher::Match> dict_hits;
+  std::vector<const Candidate*> chosen;
+  std::vector<Hit> hits;
+
+  // A huge text leaves large buffers behind; let them go rather than keep them per thread.
+  void release_if_large() {
+    constexpr std::size_t kKeep = 4096;
+    if (found.capacity() > kKeep) std::vector<Candidate>().swap(found);
+    if (chosen.capacity() > kKeep) std::vector<const Candidate*>().swap(chosen);
+    if (hits.capacity() > kKeep) std::vector<Hit>().swap(hits);
+    if (dict_hits.capacity() > kKeep) std::vector<detail::DictionaryMatcher::Match>().swap(dict_hits);
+  }
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
 
 // The value part of "key<sep>value": skip the boundary character and key, the separator
 // (=, :, =>, :=) with blanks and an opening quote, and "Bearer " in an Authorization header.
@@ -193,7 +235,11 @@ class EngineImpl final : public Engine {
   }
 
   std::vector<Finding> detect(std::string_view text) const override;
+  void detect_into(std::string_view text, std::vector<Finding>& out) const override;
+  bool detect_any(std::string_view text) const override;
   std::string redact(std::string_view text, const RedactOptions& opts) const override;
+  void redact_into(std::string_view text, const RedactOptions& opts, std::string& out,
+                   std::vector<Finding>* findings_out) const override;
   std::string mask(std::string_view text) const override;
   std::size_t memory_bytes() const override;
 
@@ -204,17 +250,23 @@ class EngineImpl final : public Engine {
   void add_allow(const AllowEntry& a, std::size_t index, std::int64_t max_mem);
   void build_set();
 
-  std::vector<int> candidates(std::string_view text, const detail::ScanResult& scan) const;
+  void candidates(std::string_view text, const detail::ScanResult& scan, Scratch& s) const;
   void set_filter(std::string_view text, const std::vector<int>& among, std::vector<int>& hits,
                   std::vector<int>& out) const;
   void run_detector(int index, std::string_view text, detail::Window w, std::vector<Candidate>& out) const;
-  void run_candidates(std::string_view text, const detail::ScanResult& scan,
-                      const std::vector<int>& cands, std::vector<Candidate>& out) const;
+  void run_candidates(std::string_view text, const detail::ScanResult& scan, Scratch& s) const;
   bool allowed(std::string_view value) const;
-  std::vector<Finding> resolve(std::string_view text, std::vector<Candidate>& cands) const;
+  void resolve(Scratch& s) const;
+  const Scratch& find(std::string_view text) const;
+  Origin origin(int source) const;
+  void to_findings(const std::vector<Hit>& hits, std::vector<Finding>& out) const;
 
-  template <typename Render>
-  std::string rewrite(std::string_view text, const std::vector<std::string>* only, Render render) const;
+  template <typename Acts, typename Render>
+  void rewrite(std::string_view text, const std::vector<Hit>& hits, std::string& out, Acts acts,
+               Render render) const;
+
+  // Detectors that search the whole text whatever the prefilter says (custom rules).
+  int unfiltered_ = 0;
 
   std::vector<Detector> detectors_;
   std::unique_ptr<RE2::Set> set_;  // pattern i is detectors_[i]; null if it could not compile
@@ -258,6 +310,7 @@ void EngineImpl::add_rule(const RuleSpec& r, std::int64_t max_mem) {
   det.action = r.action;
   det.budget = max_mem;
   detectors_.push_back(std::move(det));
+  ++unfiltered_;
 }
 
 void EngineImpl::add_dictionary(const Dictionary& d, int index) {
@@ -286,19 +339,20 @@ void EngineImpl::build_set() {
 
 // Detectors that may match: the prefilter's trigger bits first, then, for long texts or when
 // several custom rules (which have no prefilter) are involved, one RE2::Set pass over the text.
-std::vector<int> EngineImpl::candidates(std::string_view text, const detail::ScanResult& scan) const {
+// Writes them to s.cands.
+void EngineImpl::candidates(std::string_view text, const detail::ScanResult& scan, Scratch& s) const {
   const std::uint32_t triggers = scan.bits | detail::kTrigAlways;
-  std::vector<int> out;
+  std::vector<int>& out = s.cands;
+  out.clear();
   int unfiltered = 0;
   for (std::size_t i = 0; i < detectors_.size(); ++i)
     if (detectors_[i].trigger & triggers) {
       out.push_back(static_cast<int>(i));
       unfiltered += detectors_[i].families == 0;
     }
-  if (out.empty() || (text.size() < kSetMinBytes && unfiltered < 2)) return out;
-  std::vector<int> hits, filtered;
-  set_filter(text, out, hits, filtered);
-  return filtered;
+  if (out.empty() || (text.size() < kSetMinBytes && unfiltered < 2)) return;
+  set_filter(text, out, s.set_hits, s.filtered);
+  out.swap(s.filtered);
 }
 
 // The members of `among` (ascending) whose pattern matches somewhere in `text`, by one RE2::Set
@@ -356,20 +410,23 @@ void EngineImpl::run_detector(int index, std::string_view text, detail::Window w
   }
 }
 
-// Runs the candidates: those with prefilter windows only there (after a Set pass over each
-// window when several could match it), the others over the whole text.
-void EngineImpl::run_candidates(std::string_view text, const detail::ScanResult& scan,
-                                const std::vector<int>& cands, std::vector<Candidate>& out) const {
+// Runs the candidates: those with prefilter windows only in the windows whose triggers they
+// share (after a Set pass over the window when at least kWindowSetMinCandidates remain), the
+// others over the whole text.
+void EngineImpl::run_candidates(std::string_view text, const detail::ScanResult& scan, Scratch& s) const {
+  const std::vector<int>& cands = s.cands;
+  std::vector<Candidate>& out = s.found;
   if (cands.empty()) return;
-  const detail::Window all{0, text.size()};
-  std::vector<int> ran_whole;  // detectors already run over the whole text; rarely any
+  const detail::Window all{0, text.size(), detail::kAllTriggers};
+  std::vector<int>& ran_whole = s.ran_whole;  // detectors already run over the whole text; rarely any
+  ran_whole.clear();
   auto whole_done = [&](int i) { return std::find(ran_whole.begin(), ran_whole.end(), i) != ran_whole.end(); };
   auto run_whole = [&](int i) {
     if (whole_done(i)) return;
     run_detector(i, text, all, out);
     ran_whole.push_back(i);
   };
-  std::vector<int> family, hits, filtered;
+  std::vector<int>& family = s.family;
   for (int f = 0; f < detail::kFamilies; ++f) {
     family.clear();
     for (int i : cands)
@@ -381,10 +438,13 @@ void EngineImpl::run_candidates(std::string_view text, const detail::ScanResult&
     }
     for (int k = 0; k < scan.count[f]; ++k) {
       const detail::Window w = scan.windows[f][k];
-      const std::vector<int>* run = &family;
-      if (family.size() > 1) {
-        set_filter(text.substr(w.begin, w.end - w.begin), family, hits, filtered);
-        run = &filtered;
+      std::vector<int>* run = &s.in_window;
+      run->clear();
+      for (int i : family)
+        if (detectors_[i].trigger & w.triggers) run->push_back(i);
+      if (run->size() >= kWindowSetMinCandidates) {
+        set_filter(text.substr(w.begin, w.end - w.begin), *run, s.set_hits, s.filtered);
+        run = &s.filtered;
       }
       for (int i : *run)
         if (ran_whole.empty() || !whole_done(i)) run_detector(i, text, w, out);
@@ -402,7 +462,9 @@ bool EngineImpl::allowed(std::string_view value) const {
   return false;
 }
 
-std::vector<Finding> EngineImpl::resolve(std::string_view text, std::vector<Candidate>& cands) const {
+// Turns s.found into s.hits: sorted by begin, without overlaps.
+void EngineImpl::resolve(Scratch& s) const {
+  std::vector<Candidate>& cands = s.found;
   // Longest span first, then priority, then the more specific detector, then leftmost.
   std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
     std::size_t la = a.span.end - a.span.begin, lb = b.span.end - b.span.begin;
@@ -411,8 +473,9 @@ std::vector<Finding> EngineImpl::resolve(std::string_view text, std::vector<Cand
     if (a.specificity != b.specificity) return a.specificity > b.specificity;
     return a.span.begin < b.span.begin;
   });
-  std::map<std::size_t, const Candidate*> taken;  // begin -> accepted candidate
-  std::vector<const Candidate*> few;              // the same for the usual handful, no nodes
+  std::vector<const Candidate*>& few = s.chosen;  // accepted candidates, for the usual handful
+  few.clear();
+  std::map<std::size_t, const Candidate*> taken;  // begin -> accepted candidate, for many
   const bool small = cands.size() <= 16;
   for (const Candidate& c : cands) {
     if (small) {
@@ -431,79 +494,121 @@ std::vector<Finding> EngineImpl::resolve(std::string_view text, std::vector<Cand
     std::sort(few.begin(), few.end(), [](const Candidate* a, const Candidate* b) { return a->span.begin < b->span.begin; });
   else
     for (const auto& kv : taken) few.push_back(kv.second);
-  std::vector<Finding> out;
-  out.reserve(few.size());
-  for (const Candidate* c : few) {
-    if (c->source >= 0) {
-      const Detector& d = detectors_[c->source];
-      out.push_back({d.type, c->span.begin, c->span.end, d.action, d.rule});
-    } else {
-      const DictInfo& di = dict_info_[-1 - c->source];
-      out.push_back({di.type, c->span.begin, c->span.end, di.action, di.rule});
-    }
-  }
-  (void)text;
-  return out;
+  s.hits.clear();
+  for (const Candidate* c : few) s.hits.push_back({c->span, c->source});
 }
 
-std::vector<Finding> EngineImpl::detect(std::string_view text) const {
-  if (text.empty()) return {};
+// Runs the whole detection and leaves the result in this thread's scratch (hits), valid until
+// the next detection on the thread.
+const Scratch& EngineImpl::find(std::string_view text) const {
+  Scratch& s = scratch();
+  s.release_if_large();
+  s.hits.clear();
+  if (text.empty()) return s;
   detail::ScanResult scan;
   detail::scan_text(text, scan);
-  std::vector<Candidate> cands;
-  run_candidates(text, scan, candidates(text, scan), cands);
+  // Most clean messages have no anchor at all: nothing can match, and nothing else to do.
+  if (scan.bits == 0 && unfiltered_ == 0 && dict_.empty()) return s;
+  s.found.clear();
+  candidates(text, scan, s);
+  run_candidates(text, scan, s);
   if (!dict_.empty()) {
-    std::vector<detail::DictionaryMatcher::Match> hits;
-    dict_.find(text, hits);
-    for (const auto& h : hits) cands.push_back({h.span, -1 - h.dictionary, kDictionaryPriority, 0});
+    s.dict_hits.clear();
+    dict_.find(text, s.dict_hits);
+    for (const auto& h : s.dict_hits) s.found.push_back({h.span, -1 - h.dictionary, kDictionaryPriority, 0});
   }
-  if (cands.empty()) return {};
+  if (s.found.empty()) return s;
   // Allow-listed values drop out before overlaps are resolved, so they hide nothing else.
-  std::erase_if(cands, [&](Candidate& c) {
+  std::erase_if(s.found, [&](Candidate& c) {
     snap_to_code_points(text, c.span);
     if (allow_values_.empty() && allow_patterns_.empty()) return false;
     return allowed(text.substr(c.span.begin, c.span.end - c.span.begin));
   });
-  return resolve(text, cands);
+  resolve(s);
+  return s;
 }
 
-template <typename Render>
-std::string EngineImpl::rewrite(std::string_view text, const std::vector<std::string>* only,
-                                Render render) const {
-  std::vector<Finding> findings = detect(text);
-  std::string out;
-  out.reserve(text.size());
-  std::size_t pos = 0;
-  for (const Finding& f : findings) {
-    if (f.action == Action::Allow) continue;
-    if (only && !only->empty() && std::find(only->begin(), only->end(), f.type) == only->end()) continue;
-    out.append(text.substr(pos, f.begin - pos));
-    render(out, f, text.substr(f.begin, f.end - f.begin));
-    pos = f.end;
+Origin EngineImpl::origin(int source) const {
+  if (source >= 0) {
+    const Detector& d = detectors_[source];
+    return {d.type, d.rule, d.action};
   }
-  out.append(text.substr(pos));
+  const DictInfo& di = dict_info_[-1 - source];
+  return {di.type, di.rule, di.action};
+}
+
+// Fills `out` with one Finding per hit, reusing its elements so their strings keep their buffers.
+void EngineImpl::to_findings(const std::vector<Hit>& hits, std::vector<Finding>& out) const {
+  out.resize(hits.size());
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    const Origin o = origin(hits[i].source);
+    Finding& f = out[i];
+    f.type = o.type;
+    f.begin = hits[i].span.begin;
+    f.end = hits[i].span.end;
+    f.action = o.action;
+    f.rule = o.rule;
+  }
+}
+
+std::vector<Finding> EngineImpl::detect(std::string_view text) const {
+  std::vector<Finding> out;
+  to_findings(find(text).hits, out);
   return out;
 }
 
-std::string EngineImpl::redact(std::string_view text, const RedactOptions& opts) const {
-  return rewrite(text, &opts.only_types, [&](std::string& out, const Finding& f, std::string_view) {
-    std::string_view tpl = opts.placeholder;
-    for (std::size_t i = 0; i < tpl.size();) {
-      if (tpl.substr(i, 6) == "{type}") {
-        out.append(f.type);
-        i += 6;
-      } else {
-        out.push_back(tpl[i++]);
-      }
-    }
-  });
+void EngineImpl::detect_into(std::string_view text, std::vector<Finding>& out) const {
+  to_findings(find(text).hits, out);
 }
 
+bool EngineImpl::detect_any(std::string_view text) const {
+  const std::vector<Hit>& hits = find(text).hits;
+  return std::any_of(hits.begin(), hits.end(), [&](const Hit& h) { return origin(h.source).action != Action::Allow; });
+}
+
+// Copies `text` to `out`, each hit that `acts(origin)` selects replaced by what
+// `render(out, origin, value)` appends.
+template <typename Acts, typename Render>
+void EngineImpl::rewrite(std::string_view text, const std::vector<Hit>& hits, std::string& out,
+                         Acts acts, Render render) const {
+  out.clear();
+  out.reserve(text.size() + hits.size() * 16);
+  std::size_t pos = 0;
+  for (const Hit& h : hits) {
+    const Origin o = origin(h.source);
+    if (!acts(o)) continue;
+    out.append(text.substr(pos, h.span.begin - pos));
+    render(out, o, text.substr(h.span.begin, h.span.end - h.span.begin));
+    pos = h.span.end;
+  }
+  out.append(text.substr(pos));
+}
+
+std::string EngineImpl::redact(std::string_view text, const RedactOptions& opts) const {
+  std::string out;
+  rewrite(
+      text, find(text).hits, out, [&](const Origin& o) { return detail::acted_on(o.action, o.type, opts); },
+      [&](std::string& dst, const Origin& o, std::string_view) { detail::append_placeholder(dst, opts.placeholder, o.type); });
+  return out;
+}
+
+void EngineImpl::redact_into(std::string_view text, const RedactOptions& opts, std::string& out,
+                             std::vector<Finding>* findings_out) const {
+  const std::vector<Hit>& hits = find(text).hits;
+  if (findings_out) to_findings(hits, *findings_out);
+  rewrite(
+      text, hits, out, [&](const Origin& o) { return detail::acted_on(o.action, o.type, opts); },
+      [&](std::string& dst, const Origin& o, std::string_view value) {
+        detail::append_replacement(dst, value, o.type, o.action, opts);
+      });
+}
 
 std::string EngineImpl::mask(std::string_view text) const {
-  return rewrite(text, nullptr, [](std::string& out, const Finding& f, std::string_view v) {
-    out.append(mask_value(f.type, v));
-  });
+  std::string out;
+  rewrite(
+      text, find(text).hits, out, [](const Origin& o) { return o.action != Action::Allow; },
+      [](std::string& dst, const Origin& o, std::string_view value) { detail::append_masked(dst, o.type, value); });
+  return out;
 }
 
 std::size_t EngineImpl::memory_bytes() const {
@@ -520,8 +625,10 @@ std::size_t EngineImpl::memory_bytes() const {
 
 }  // namespace
 
+namespace detail {
+
 // Which code points of a finding mask() keeps, by entity type.
-std::string mask_value(std::string_view type, std::string_view v) {
+void append_masked(std::string& out, std::string_view type, std::string_view v) {
   auto is_lead = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
   std::size_t keep_from = v.size(), keep_to = v.size();  // bytes kept: [keep_from, keep_to)
   std::size_t keep_prefix = 0;                          // bytes kept at the start
@@ -551,7 +658,6 @@ std::string mask_value(std::string_view type, std::string_view v) {
     case detail::MaskStyle::Full:
       break;
   }
-  std::string out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     bool keep = i < keep_prefix || (i >= keep_from && i < keep_to);
     // For LastFourDigits, separators stay as they are: "**** **** **** 1111" stays readable.
@@ -562,6 +668,13 @@ std::string mask_value(std::string_view type, std::string_view v) {
     else if (is_lead(v[i]))
       out.push_back('*');
   }
+}
+
+}  // namespace detail
+
+std::string mask_value(std::string_view type, std::string_view value) {
+  std::string out;
+  detail::append_masked(out, type, value);
   return out;
 }
 

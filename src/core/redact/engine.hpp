@@ -110,6 +110,22 @@ class Engine {
   // Lets a caller detect once, check for BLOCK or count findings, then write the output.
   std::string apply(std::string_view text, const std::vector<Finding>& findings,
                     const RedactOptions& opts = {}) const;
+
+  // Entry points for callers that run the engine once per row: they reuse the caller's buffers
+  // (keep them across calls, e.g. thread_local) and never copy the findings' strings unless
+  // asked for findings. The engine's own implementations do one detection pass each.
+
+  // detect() into `out`, reusing its capacity and that of its elements' strings.
+  virtual void detect_into(std::string_view text, std::vector<Finding>& out) const;
+
+  // True when detect() would report a finding whose action is not ALLOW (contains_pii).
+  virtual bool detect_any(std::string_view text) const;
+
+  // `out` = apply(text, detect(text), opts), reusing its capacity; the findings go to
+  // *findings_out as detect_into() would write them, when given. A clean text is copied as is.
+  // `text` must not point into `out` or *findings_out.
+  virtual void redact_into(std::string_view text, const RedactOptions& opts, std::string& out,
+                           std::vector<Finding>* findings_out = nullptr) const;
 };
 
 // Masks one value of the given entity type the way mask() does for each finding.

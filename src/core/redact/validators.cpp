@@ -1,5 +1,6 @@
 // Checksums, number plans and randomness tests that decide whether a pattern match is a real
-// identifier or secret. Pure functions of the candidate text; no allocation beyond small buffers.
+// identifier or secret. Pure functions of the candidate text; they run on every match, so they
+// work in fixed-size stack buffers instead of allocating.
 #include "core/redact/validators.hpp"
 
 #include <algorithm>
@@ -7,7 +8,8 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
-#include <vector>
+#include <span>
+#include <string>
 
 namespace pgp::core::redact::detail {
 namespace {
@@ -18,18 +20,43 @@ bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 bool is_alnum(char c) { return is_digit(c) || is_upper(c) || is_lower(c); }
 char to_lower(char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = to_lower(c);
-  return out;
+// The value lowercased (ASCII), in `buf` when it fits so the usual short value needs no heap.
+std::string_view lower_ascii(std::string_view s, std::array<char, 256>& buf, std::string& heap) {
+  char* out = buf.data();
+  if (s.size() > buf.size()) {
+    heap.resize(s.size());
+    out = heap.data();
+  }
+  for (std::size_t i = 0; i < s.size(); ++i) out[i] = to_lower(s[i]);
+  return {out, s.size()};
 }
 
-std::string digits_of(std::string_view s) {
-  std::string out;
-  for (char c : s)
-    if (is_digit(c)) out.push_back(c);
-  return out;
+bool equals_ci(std::string_view s, std::string_view lower_word) {
+  if (s.size() != lower_word.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (to_lower(s[i]) != lower_word[i]) return false;
+  return true;
 }
+
+// The digits of a candidate, without allocating. Every number plan here has at most 19 digits,
+// so callers check size() first and only then read the digits, which keep the first kCap.
+class Digits {
+ public:
+  static constexpr std::size_t kCap = 32;
+  explicit Digits(std::string_view s) {
+    for (char c : s)
+      if (is_digit(c)) {
+        if (n_ < kCap) buf_[n_] = c;
+        ++n_;
+      }
+  }
+  std::size_t size() const { return n_; }
+  std::string_view view() const { return {buf_.data(), std::min(n_, kCap)}; }
+
+ private:
+  std::array<char, kCap> buf_;
+  std::size_t n_ = 0;
+};
 
 int prefix_number(std::string_view digits, std::size_t n) {
   int v = 0;
@@ -47,32 +74,47 @@ struct DigitGroup {
   char sep_before = 0;     // separator that precedes the group, 0 for the first
 };
 
-std::vector<DigitGroup> digit_groups(std::string_view s) {
-  std::vector<DigitGroup> groups;
+// At most kMaxGroups groups, kept inline: the card and phone patterns allow 19 and 7.
+constexpr std::size_t kMaxGroups = 24;
+struct DigitGroups {
+  std::array<DigitGroup, kMaxGroups> g;
+  std::size_t n = 0;
+};
+
+// False when the candidate has more groups than any pattern produces.
+bool digit_groups(std::string_view s, DigitGroups& out) {
   char sep = 0;  // first non-digit since the previous group
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (!is_digit(s[i])) {
       if (sep == 0) sep = s[i];
       continue;
     }
-    if (i == 0 || !is_digit(s[i - 1])) groups.push_back({0, i, groups.empty() ? char(0) : sep});
-    groups.back().len++;
-    groups.back().end = i + 1;
+    if (i == 0 || !is_digit(s[i - 1])) {
+      if (out.n == kMaxGroups) return false;
+      out.g[out.n++] = {0, i, out.n == 0 ? char(0) : sep};
+    }
+    out.g[out.n - 1].len++;
+    out.g[out.n - 1].end = i + 1;
     sep = 0;
   }
-  return groups;
+  return true;
 }
 
 // Tries the candidate with 1..n of its leading digit groups, longest first, and returns the first
-// prefix that `ok` accepts. Bounded by the number of groups, which the patterns cap.
+// prefix that `ok(digits, groups)` accepts. Bounded by the number of groups, which the patterns
+// cap. Prefixes with more digits than Digits keeps are skipped: no number plan allows them.
 template <typename Ok>
 std::optional<Span> longest_group_prefix(std::string_view text, Span s, Ok ok) {
   std::string_view cand = view(text, s);
-  std::vector<DigitGroup> groups = digit_groups(cand);
-  for (std::size_t k = groups.size(); k > 0; --k) {
-    std::string_view prefix = cand.substr(0, groups[k - 1].end);
-    if (ok(prefix, std::vector<DigitGroup>(groups.begin(), groups.begin() + k)))
-      return Span{s.begin, s.begin + groups[k - 1].end};
+  DigitGroups groups;
+  if (!digit_groups(cand, groups)) return std::nullopt;
+  const Digits all(cand);
+  std::size_t digits = all.size();
+  for (std::size_t k = groups.n; k > 0; --k) {
+    if (digits <= Digits::kCap &&
+        ok(all.view().substr(0, digits), std::span<const DigitGroup>(groups.g.data(), k)))
+      return Span{s.begin, s.begin + groups.g[k - 1].end};
+    digits -= groups.g[k - 1].len;
   }
   return std::nullopt;
 }
@@ -111,48 +153,61 @@ bool luhn_valid(std::string_view s) {
   return n > 0 && sum % 10 == 0;
 }
 
+namespace {
+
+struct IbanEntry {
+  char cc[3];
+  int len;
+};
+// SWIFT IBAN registry lengths.
+constexpr IbanEntry kIbanLengths[] = {
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
+    {"BG", 22}, {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22},
+    {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20},
+    {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
+    {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28},
+    {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30},
+    {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21},
+    {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
+    {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24},
+    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33},
+    {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
+    {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29},
+    {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+};
+
+// The registry as a table indexed by the two letters: checks run on every IBAN-shaped match.
+constexpr std::array<std::uint8_t, 26 * 26> kIbanLengthByCc = [] {
+  std::array<std::uint8_t, 26 * 26> t{};
+  for (const IbanEntry& e : kIbanLengths) t[(e.cc[0] - 'A') * 26 + (e.cc[1] - 'A')] = static_cast<std::uint8_t>(e.len);
+  return t;
+}();
+
+constexpr std::size_t kMaxIban = 34;  // ISO 13616
+
+}  // namespace
+
 int iban_length(std::string_view cc) {
-  struct Entry {
-    std::string_view cc;
-    int len;
-  };
-  // SWIFT IBAN registry lengths.
-  static constexpr Entry kTable[] = {
-      {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
-      {"BG", 22}, {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22},
-      {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20},
-      {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
-      {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28},
-      {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30},
-      {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21},
-      {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
-      {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24},
-      {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33},
-      {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
-      {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29},
-      {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
-  };
-  if (cc.size() != 2) return 0;
-  for (const Entry& e : kTable)
-    if (cc == e.cc) return e.len;
-  return 0;
+  if (cc.size() != 2 || !is_upper(cc[0]) || !is_upper(cc[1])) return 0;
+  return kIbanLengthByCc[(cc[0] - 'A') * 26 + (cc[1] - 'A')];
 }
 
 bool iban_valid(std::string_view s) {
-  std::string compact;
+  std::array<char, kMaxIban> compact;
+  std::size_t n = 0;
   for (char c : s) {
     if (c == ' ') continue;
-    if (!is_alnum(c)) return false;
-    compact.push_back(is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c);
+    if (!is_alnum(c) || n == kMaxIban) return false;
+    compact[n++] = is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c;
   }
-  if (compact.size() < 4) return false;
-  int len = iban_length(std::string_view(compact).substr(0, 2));
-  if (len == 0 || static_cast<int>(compact.size()) != len) return false;
+  if (n < 4) return false;
+  int len = iban_length(std::string_view(compact.data(), 2));
+  if (len == 0 || static_cast<int>(n) != len) return false;
   if (!is_digit(compact[2]) || !is_digit(compact[3])) return false;
   // ISO 13616: move the first four characters to the end, letters become 10..35, mod 97 == 1.
-  std::rotate(compact.begin(), compact.begin() + 4, compact.end());
   int rem = 0;
-  for (char c : compact) {
+  for (std::size_t k = 0; k < n; ++k) {
+    char c = compact[(k + 4) % n];
     int v = is_digit(c) ? c - '0' : c - 'A' + 10;
     rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97;
   }
@@ -160,11 +215,12 @@ bool iban_valid(std::string_view s) {
 }
 
 bool us_ssn_valid(std::string_view s) {
-  std::string d = digits_of(s);
-  if (d.size() != 9) return false;
+  Digits digits(s);
+  if (digits.size() != 9) return false;
+  std::string_view d = digits.view();
   int area = prefix_number(d, 3);
-  int group = prefix_number(std::string_view(d).substr(3), 2);
-  int serial = prefix_number(std::string_view(d).substr(5), 4);
+  int group = prefix_number(d.substr(3), 2);
+  int serial = prefix_number(d.substr(5), 4);
   return area != 0 && area != 666 && area < 900 && group != 0 && serial != 0;
 }
 
@@ -195,9 +251,15 @@ double shannon_entropy(std::string_view s) {
   }();
   std::array<std::uint32_t, 256> counts{};
   for (unsigned char c : s) counts[c]++;
+  // Walk the text rather than all 256 counters: values are short, and zeroing a counter once
+  // it is summed visits each distinct byte exactly once.
   double sum = 0.0;
-  for (std::uint32_t c : counts)
-    if (c) sum += c <= 256 ? kCLogC[c] : c * std::log2(static_cast<double>(c));
+  for (unsigned char b : s) {
+    const std::uint32_t c = counts[b];
+    if (!c) continue;
+    sum += c <= 256 ? kCLogC[c] : c * std::log2(static_cast<double>(c));
+    counts[b] = 0;
+  }
   const double n = static_cast<double>(s.size());
   return std::log2(n) - sum / n;
 }
@@ -216,15 +278,36 @@ bool is_placeholder(std::string_view value) {
     });
     if (env) return true;
   }
-  std::string low = lower_ascii(value);
+  std::array<char, 256> buf;
+  std::string heap;
+  const std::string_view low = lower_ascii(value, buf, heap);
   if (low.size() >= 3 && std::all_of(low.begin(), low.end(), [&](char c) { return c == low[0]; }))
     return true;
   static constexpr std::string_view kMarkers[] = {
       "your",  "example", "placeholder", "changeme", "change_me", "change-me", "replace",
       "dummy", "redacted", "xxxx",       "****",     "...",       "here",      "sample",
       "fake",  "insert",  "<",           ">",        "{{",        "}}"};
-  for (std::string_view m : kMarkers)
-    if (contains(low, m)) return true;
+  // One pass over the value, trying only the markers that start with the byte at hand (at most
+  // three share a first byte), instead of one substring search per marker.
+  constexpr std::size_t kPerByte = 3;
+  static constexpr auto kByFirstByte = [] {
+    std::array<std::array<std::int8_t, kPerByte>, 256> t{};
+    for (auto& row : t) row.fill(-1);
+    for (std::size_t m = 0; m < std::size(kMarkers); ++m) {
+      auto& row = t[static_cast<unsigned char>(kMarkers[m][0])];
+      std::size_t k = 0;
+      while (row[k] >= 0) ++k;  // a fourth marker on one byte fails to compile: out of bounds
+      row[k] = static_cast<std::int8_t>(m);
+    }
+    return t;
+  }();
+  for (std::size_t i = 0; i < low.size(); ++i) {
+    const std::string_view rest = low.substr(i);
+    for (std::int8_t m : kByFirstByte[static_cast<unsigned char>(low[i])]) {
+      if (m < 0) break;
+      if (rest.starts_with(kMarkers[m])) return true;
+    }
+  }
   static constexpr std::string_view kWords[] = {
       "password", "passwd", "pass",     "pwd",    "secret", "token",  "apikey",    "api_key",
       "key",      "null",   "none",     "nil",    "true",   "false",  "required",  "optional",
@@ -333,11 +416,11 @@ std::optional<Span> check_email(std::string_view text, Span s) {
   if (local.front() == '.' || local.back() == '.' || contains(local, "..")) return std::nullopt;
   std::string_view domain = e.substr(at + 1);
   std::size_t dot = domain.rfind('.');
-  std::string tld = lower_ascii(domain.substr(dot + 1));
+  std::string_view tld = domain.substr(dot + 1);
   // Retina image names (icon@2x.png) have the shape of an address.
   static constexpr std::string_view kFileExt[] = {"png", "jpg", "jpeg", "gif", "svg", "webp"};
   for (std::string_view x : kFileExt)
-    if (tld == x) return std::nullopt;
+    if (equals_ci(tld, x)) return std::nullopt;
   // In scheme://user:pass@host the part before '@' is a credential, reported as PASSWORD.
   std::size_t lo = s.begin > 512 ? s.begin - 512 : 0;
   for (std::size_t i = s.begin; i > lo; --i) {
@@ -349,8 +432,7 @@ std::optional<Span> check_email(std::string_view text, Span s) {
 }
 
 std::optional<Span> check_card(std::string_view text, Span s) {
-  return longest_group_prefix(text, s, [](std::string_view cand, const std::vector<DigitGroup>& g) {
-    std::string d = digits_of(cand);
+  return longest_group_prefix(text, s, [](std::string_view d, std::span<const DigitGroup> g) {
     if (d.size() < 12 || d.size() > 19) return false;
     if (g.size() > 1) {
       // One separator style, and the groupings printed on real cards.
@@ -446,22 +528,20 @@ std::optional<Span> check_ipv6(std::string_view text, Span s) {
 }
 
 std::optional<Span> check_phone_intl(std::string_view text, Span s) {
-  return longest_group_prefix(text, s, [](std::string_view cand, const std::vector<DigitGroup>& g) {
-    std::string d = digits_of(cand);
+  return longest_group_prefix(text, s, [](std::string_view d, std::span<const DigitGroup> g) {
     if (d.size() < 8 || d.size() > 15) return false;
     // When the number is grouped, the first group is the country code.
-    if (g.size() > 1 && g[0].len <= 3) {
-      std::string_view dv(d);
-      if (country_code_len(dv) != g[0].len) return false;
-    }
+    if (g.size() > 1 && g[0].len <= 3 && country_code_len(d) != g[0].len) return false;
     return phone_country_valid(d);
   });
 }
 
 std::optional<Span> check_phone_nanp(std::string_view text, Span s) {
   if (inside_digit_run(text, s)) return std::nullopt;
-  std::string d = digits_of(view(text, s));
-  if (d.size() == 11 && d[0] == '1') d.erase(0, 1);
+  Digits digits(view(text, s));
+  if (digits.size() > 11) return std::nullopt;
+  std::string_view d = digits.view();
+  if (d.size() == 11 && d[0] == '1') d.remove_prefix(1);
   return nanp_valid(d) ? std::optional<Span>(s) : std::nullopt;
 }
 
@@ -475,9 +555,11 @@ std::optional<Span> check_phone_national(std::string_view text, Span s) {
     if (sep != 0 && c != sep) return std::nullopt;
     sep = c;
   }
-  std::string d = digits_of(v);
+  Digits digits(v);
+  if (digits.size() < 9 || digits.size() > 12) return std::nullopt;
   // A trunk prefix 0 then a non-zero digit: "00" is the international call prefix instead.
-  if (d.size() < 9 || d.size() > 12 || d[0] != '0' || d[1] == '0') return std::nullopt;
+  std::string_view d = digits.view();
+  if (d[0] != '0' || d[1] == '0') return std::nullopt;
   return s;
 }
 
@@ -558,8 +640,8 @@ std::optional<Span> check_jwt(std::string_view text, Span s) {
 namespace {
 
 std::optional<Span> by_name_luhn(std::string_view text, Span s) {
-  std::string d = digits_of(view(text, s));
-  return d.size() >= 12 && d.size() <= 19 && luhn_valid(d) ? std::optional<Span>(s) : std::nullopt;
+  Digits d(view(text, s));
+  return d.size() >= 12 && d.size() <= 19 && luhn_valid(d.view()) ? std::optional<Span>(s) : std::nullopt;
 }
 std::optional<Span> by_name_iban(std::string_view text, Span s) {
   return iban_valid(view(text, s)) ? std::optional<Span>(s) : std::nullopt;
