@@ -1,0 +1,43 @@
+# Tenancy fails closed at the edges a SQL suite cannot reach: after DROP EXTENSION ... CASCADE a
+# protected table stays closed (RLS forced, no policy), and a session-scoped context does not
+# survive a reconnect.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('tenancy');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_privacy'\n");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION pg_privacy;
+	CREATE TABLE msgs (id int, tenant_id text NOT NULL, body text);
+	INSERT INTO msgs VALUES (1, 'acme', 'a'), (2, 'globex', 'g');
+	SELECT privacy.protect('msgs');
+	CREATE ROLE app LOGIN;
+	GRANT SELECT, INSERT ON msgs TO app;
+	SELECT privacy.add_signing_key('k', 'HS256', 'tap-tenancy-shared-secret-0123456789abcdef');
+});
+my $token = $node->safe_psql('postgres', q{
+	SELECT privacy.sign_token(jsonb_build_object('tenant_id', 'acme', 'sub', 'u1',
+	  'exp', extract(epoch FROM now())::bigint + 600), 'k', 'HS256', 'tap-tenancy-shared-secret-0123456789abcdef')});
+
+is($node->safe_psql('postgres', "SELECT privacy.authenticate('$token', 'session'); SELECT count(*) FROM msgs",
+	extra_params => ['-U', 'app']), "acme\n1", 'with a token the application sees its tenant');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM msgs', extra_params => ['-U', 'app']), '0',
+	'a new connection starts without a context');
+
+$node->safe_psql('postgres', 'DROP EXTENSION pg_privacy CASCADE');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_policy WHERE polrelid = 'msgs'::regclass}), '0',
+	'DROP EXTENSION CASCADE removed both policies');
+is($node->safe_psql('postgres', q{SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE oid = 'msgs'::regclass}),
+	't', 'row-level security stays enabled and forced');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM msgs', extra_params => ['-U', 'app']), '0',
+	'after DROP EXTENSION the application sees nothing (closed, not open)');
+my ($ret, $out, $err) = $node->psql('postgres', "INSERT INTO msgs VALUES (3, 'acme', 'x')", extra_params => ['-U', 'app']);
+like($err, qr/row-level security/, 'and cannot write');
+
+$node->stop;
+done_testing();
