@@ -1,0 +1,117 @@
+// Canonical encoding and SHA-256 chaining of audit records (OpenSSL EVP), and the verifier that
+// detects changed, deleted, inserted or reordered records and a cut-off tail.
+#include "core/audit/chain.hpp"
+
+#include <openssl/evp.h>
+
+#include <memory>
+
+namespace pgp::core::audit {
+
+namespace {
+constexpr char kVersion[] = "pgp-audit-v1";
+
+void put_be64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+}  // namespace
+
+std::string canonical(const std::vector<Field>& fields) {
+  std::size_t size = sizeof kVersion;
+  for (const Field& f : fields) size += 9 + (f ? f->size() : 0);
+  std::string out;
+  out.reserve(size);
+  out.append(kVersion, sizeof kVersion);  // includes the NUL: the tag cannot run into a field
+  for (const Field& f : fields) {
+    if (!f) {
+      out.push_back(static_cast<char>(0xFF));
+      continue;
+    }
+    out.push_back('\0');
+    put_be64(out, f->size());
+    out.append(f->data(), f->size());
+  }
+  return out;
+}
+
+Hash chain_hash(const Hash& prev, std::string_view canonical_record) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  Hash out{};
+  unsigned int len = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), prev.data(), prev.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), canonical_record.data(), canonical_record.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size())
+    throw Error(sqlstate::kInternal, "SHA-256 failed in the audit chain");
+  return out;
+}
+
+std::string to_hex(const Hash& h) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (std::uint8_t b : h) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+std::optional<Hash> from_hex(std::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  Hash h{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    h[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return h;
+}
+
+void Verifier::fail(std::int64_t id, std::string reason) {
+  result_.ok = false;
+  result_.first_bad_id = id;
+  result_.reason = std::move(reason);
+}
+
+bool Verifier::feed(const StoredRecord& r) {
+  if (!result_.ok) return false;
+  if (r.id != next_id_) {
+    // A gap is a deleted record; a smaller id, a duplicate or reordered one.
+    fail(r.id, r.id > next_id_ ? "record " + std::to_string(next_id_) + " is missing (deleted)"
+                               : "record out of order or duplicated");
+    return false;
+  }
+  if (r.prev_hash != prev_) {
+    fail(r.id, "previous-hash link broken (a record before it was changed, inserted or reordered)");
+    return false;
+  }
+  if (chain_hash(prev_, canonical(r.fields)) != r.hash) {
+    fail(r.id, "record content does not match its hash (changed)");
+    return false;
+  }
+  prev_ = r.hash;
+  last_id_ = r.id;
+  ++next_id_;
+  ++result_.checked;
+  return true;
+}
+
+VerifyResult Verifier::finish(std::optional<std::int64_t> head_id, const std::optional<Hash>& head_hash) {
+  if (result_.ok && head_id) {
+    if (last_id_ < *head_id) {
+      fail(last_id_ + 1, "the chain ends before the exported head (tail cut off)");
+    } else if (head_hash && last_id_ == *head_id && prev_ != *head_hash) {
+      fail(*head_id, "the chain does not reach the exported head's hash (rewritten)");
+    }
+  }
+  return result_;
+}
+
+}  // namespace pgp::core::audit

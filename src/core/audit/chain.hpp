@@ -1,0 +1,72 @@
+// The audit log's tamper evidence: a canonical, unambiguous encoding of a record's fields and
+// the hash chain over it, hash = SHA-256(previous hash || canonical(record)).
+#pragma once
+
+#include "core/common.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgp::core::audit {
+
+using Hash = std::array<std::uint8_t, 32>;
+
+// A record field: SQL NULL or its text. NULL and "" encode differently.
+using Field = std::optional<std::string_view>;
+
+// Version tag, then per field 0xFF for NULL or 0x00 + 8-byte big-endian length + bytes: no two
+// different field lists share an encoding (no separator can be forged inside a value).
+std::string canonical(const std::vector<Field>& fields);
+
+// SHA-256(prev || canonical). The first record of a chain uses the all-zero hash as prev.
+Hash chain_hash(const Hash& prev, std::string_view canonical_record);
+
+std::string to_hex(const Hash& h);
+// Parses 64 hex digits; nullopt on anything else.
+std::optional<Hash> from_hex(std::string_view hex);
+
+// One stored record as the verifier sees it.
+struct StoredRecord {
+  std::int64_t id;
+  std::vector<Field> fields;  // the fields that were hashed (id included, as the sealer wrote it)
+  Hash prev_hash;
+  Hash hash;
+};
+
+struct VerifyResult {
+  bool ok = true;
+  std::int64_t checked = 0;
+  std::optional<std::int64_t> first_bad_id;
+  std::string reason;  // empty when ok
+};
+
+// Walks records in id order, one batch at a time, keeping the state between batches.
+class Verifier {
+ public:
+  // `start_prev`: the hash the first record must chain from (zero hash, or a checkpoint's);
+  // `start_id`: the id the first record must have (ids are dense in chain order).
+  Verifier(const Hash& start_prev, std::int64_t start_id) : prev_(start_prev), next_id_(start_id) {}
+
+  // Returns false once a record fails; the result then names it and the reason.
+  bool feed(const StoredRecord& r);
+
+  // After the last record: when an exported head (id, hash) is given, the chain must reach it
+  // exactly (a cut-off tail or a rewritten chain is detected).
+  VerifyResult finish(std::optional<std::int64_t> head_id = std::nullopt,
+                      const std::optional<Hash>& head_hash = std::nullopt);
+
+  const Hash& last_hash() const { return prev_; }
+
+ private:
+  void fail(std::int64_t id, std::string reason);
+  Hash prev_;
+  std::int64_t next_id_;
+  std::int64_t last_id_ = 0;
+  VerifyResult result_;
+};
+
+}  // namespace pgp::core::audit
