@@ -4,7 +4,9 @@
 SELECT nspname FROM pg_namespace WHERE nspname = 'privacy';
 SELECT privacy.version() ~ '^pg_privacy \d+\.\d+\.\d+ \(RE2 [^,]+, OpenSSL 3\.[^,]+, libcurl \d+\.\d+' AS version_ok;
 SELECT extversion FROM pg_extension WHERE extname = 'pg_privacy';
-SELECT privacy.preloaded();
+-- privacy.preloaded() depends on the server's configuration: the pgTAP and Perl TAP suites
+-- check both cases, so this file also passes on a server without preloading.
+SELECT pg_typeof(privacy.preloaded());
 
 -- Settings under privacy.* that the extension does not define are refused.
 SET privacy.no_such_setting = 'on';

@@ -15,6 +15,12 @@ like($plain->safe_psql('postgres', 'SELECT privacy.version()'),
 	qr/^pg_privacy \d+\.\d+\.\d+ \(RE2 /, 'version works without preloading');
 is($plain->safe_psql('postgres', 'SELECT privacy.preloaded()'), 'f',
 	'preloaded() is false when loaded on first use');
+like($plain->safe_psql('postgres', q{SELECT privacy.redact('mail ana@example.com')}),
+	qr/\[EMAIL_REDACTED\]/, 'redaction works without preloading');
+my ($pret, $pout, $perr) = $plain->psql('postgres', 'SELECT * FROM privacy.findings');
+like($perr, qr/requires pg_privacy in shared_preload_libraries/,
+	'a feature that needs preloading says so');
+like($perr, qr/HINT:.*shared_preload_libraries/, 'with a hint that tells how');
 $plain->stop;
 
 # Preloaded: survives restart and a backend crash.
