@@ -41,5 +41,6 @@ SELECT privacy.current_tenant() IS NULL AS context_cleared, count(*) AS visible_
 \echo '--- a tampered token is refused with its own SQLSTATE'
 \set ON_ERROR_STOP 0
 SELECT privacy.authenticate(split_part(:'acme_token', '.', 1) || '.' || split_part(:'globex_token', '.', 2) || '.' || split_part(:'acme_token', '.', 3));
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 RESET ROLE;
