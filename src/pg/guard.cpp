@@ -23,6 +23,7 @@ void copy(char* dst, std::size_t n, const char* src) {
 
 void capture_current_exception(PendingError& out) noexcept {
   out.set = true;
+  out.message[0] = out.detail[0] = out.hint[0] = '\0';
   try {
     throw;
   } catch (const PgException& e) {

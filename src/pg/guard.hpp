@@ -24,14 +24,16 @@ class PgException : public std::exception {
 };
 
 namespace detail {
-// Plain storage for an error while the C++ scope unwinds: no destructors, no heap.
+// Plain storage for an error while the C++ scope unwinds: no destructors, no heap. The text
+// buffers are left uninitialised (guarded() runs once per row; zeroing 3 KB there showed up in
+// profiles): capture_current_exception() writes all three before raise_pending() reads them.
 struct PendingError {
   ErrorData* pg = nullptr;
   bool set = false;
   int sqlerrcode = 0;
-  char message[1024] = {0};
-  char detail[1024] = {0};
-  char hint[1024] = {0};
+  char message[1024];
+  char detail[1024];
+  char hint[1024];
 };
 void capture_current_exception(PendingError& out) noexcept;
 [[noreturn]] void raise_pending(PendingError& err);

@@ -35,5 +35,6 @@ Jsonb* redact_jsonb(const core::redact::Engine& eng, Jsonb* in, const core::reda
 
 // Counts findings per entity type in shared memory (no-op when not preloaded).
 void stats_count(const std::vector<core::redact::Finding>& findings) noexcept;
+void stats_count(const std::vector<std::string_view>& types) noexcept;  // one finding per type
 
 }  // namespace pgp

@@ -4,7 +4,9 @@
 #include "pg/redact_engine.hpp"
 #include "pg/tenancy.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 
 extern "C" {
 #include "funcapi.h"
@@ -62,11 +64,14 @@ void stats_shmem_startup() {
   LWLockRelease(AddinShmemInitLock);
 }
 
-bool slot_is(const StatsSlot& s, const char* tenant, const std::string& type) {
-  return type == s.type && strcmp(tenant, s.tenant) == 0;
+// Runs for every slot and finding: compares the type by its known length instead of measuring
+// the slot's string first.
+bool slot_is(const StatsSlot& s, const char* tenant, std::string_view type) {
+  return type.size() < kTypeLen && std::memcmp(s.type, type.data(), type.size()) == 0 &&
+         s.type[type.size()] == '\0' && strcmp(tenant, s.tenant) == 0;
 }
 
-StatsSlot* find_or_add(const char* tenant, const std::string& type) {
+StatsSlot* find_or_add(const char* tenant, std::string_view type) {
   uint32 n = pg_atomic_read_u32(&g_stats->nslots);
   pg_read_barrier();
   for (uint32 i = 0; i < n; ++i)
@@ -79,7 +84,9 @@ StatsSlot* find_or_add(const char* tenant, const std::string& type) {
   if (!slot && n < kMaxTypes) {
     slot = &g_stats->slots[n];
     strlcpy(slot->tenant, tenant, kTypeLen);
-    strlcpy(slot->type, type.c_str(), kTypeLen);
+    const std::size_t len = std::min(type.size(), static_cast<std::size_t>(kTypeLen - 1));
+    std::memcpy(slot->type, type.data(), len);
+    slot->type[len] = '\0';
     pg_write_barrier();
     pg_atomic_write_u32(&g_stats->nslots, n + 1);
   }
@@ -99,12 +106,26 @@ void stats_init() {
   shmem_startup_hook = stats_shmem_startup;
 }
 
-void stats_count(const std::vector<core::redact::Finding>& findings) noexcept {
-  if (!g_stats || findings.empty()) return;
+namespace {
+
+// Adds one to the current tenant's count of each type(f) for f in `items`.
+template <typename Items, typename TypeOf>
+void count_types(const Items& items, TypeOf type) noexcept {
+  if (!g_stats || items.empty()) return;
   const char* tenant = current_tenant_or_null();
   if (!tenant) tenant = "";
-  for (const auto& f : findings)
-    if (StatsSlot* s = find_or_add(tenant, f.type)) pg_atomic_fetch_add_u64(&s->count, 1);
+  for (const auto& item : items)
+    if (StatsSlot* s = find_or_add(tenant, type(item))) pg_atomic_fetch_add_u64(&s->count, 1);
+}
+
+}  // namespace
+
+void stats_count(const std::vector<core::redact::Finding>& findings) noexcept {
+  count_types(findings, [](const core::redact::Finding& f) { return std::string_view(f.type); });
+}
+
+void stats_count(const std::vector<std::string_view>& types) noexcept {
+  count_types(types, [](std::string_view t) { return t; });
 }
 
 }  // namespace pgp

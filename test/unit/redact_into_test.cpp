@@ -192,3 +192,50 @@ TEST(RedactPrefilter, numbers_right_after_a_colon_are_found) {
 
 }  // namespace
 }  // namespace pgp::core::redact
+
+#include "core/redact/detectors.hpp"
+
+namespace pgp::core::redact {
+namespace {
+
+std::vector<std::string> corpus_or_samples() {
+  std::vector<std::string> texts;
+  std::ifstream in(std::string(PGP_CORPUS_DIR) + "/dev.jsonl");
+  for (std::string line; std::getline(in, line);) texts.push_back(nlohmann::json::parse(line)["text"]);
+  texts.push_back("card 4111 1111 1111 1111, ana@example.com, +44 20 7946 0958, fe80::1, ssn:078-05-1120");
+  return texts;
+}
+
+// redact_into_types() is the statistics path of privacy.redact(): same output as redact_into(),
+// and the same entity types, in order, as detect().
+TEST(RedactIntoTypes, agrees_with_redact_into_and_detect) {
+  auto e = Engine::build({});
+  std::string out_types, out_plain;
+  std::vector<std::string_view> types;
+  for (const std::string& t : corpus_or_samples()) {
+    e->redact_into_types(t, {}, out_types, types);
+    e->redact_into(t, {}, out_plain);
+    ASSERT_EQ(out_types, out_plain) << t;
+    const auto findings = e->detect(t);
+    ASSERT_EQ(types.size(), findings.size()) << t;
+    for (std::size_t i = 0; i < types.size(); ++i) EXPECT_EQ(types[i], findings[i].type) << t;
+  }
+}
+
+// The engine skips stretches without an anchor byte; that is only sound while every built-in
+// match contains one. A match can be wider than the span it reports (PASSWORD reports the
+// value of "password: ..." or of a URL's userinfo), so the check looks a keyword's length back.
+// A new built-in pattern that breaks the rule fails here.
+TEST(RedactIntoTypes, every_builtin_match_contains_an_anchor_byte) {
+  auto e = Engine::build({});
+  constexpr std::size_t kLookBack = 24;  // longer than any keyword and its separator
+  for (const std::string& t : corpus_or_samples())
+    for (const Finding& f : e->detect(t)) {
+      const std::size_t from = f.begin > kLookBack ? f.begin - kLookBack : 0;
+      EXPECT_TRUE(detail::has_anchor_byte(std::string_view(t).substr(from, f.end - from)))
+          << f.type << " in: " << t;
+    }
+}
+
+}  // namespace
+}  // namespace pgp::core::redact

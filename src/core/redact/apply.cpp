@@ -73,4 +73,12 @@ void Engine::redact_into(std::string_view text, const RedactOptions& opts, std::
   if (findings_out) *findings_out = std::move(findings);
 }
 
+void Engine::redact_into_types(std::string_view text, const RedactOptions& opts, std::string& out,
+                               std::vector<std::string_view>& types_out) const {
+  thread_local std::vector<Finding> findings;  // what the views point into, until the next call
+  redact_into(text, opts, out, &findings);
+  types_out.clear();
+  for (const Finding& f : findings) types_out.push_back(f.type);
+}
+
 }  // namespace pgp::core::redact

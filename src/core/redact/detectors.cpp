@@ -72,6 +72,9 @@ std::optional<Span> extend_pem(std::string_view text, Span begin_line, ExtendSta
   return Span{begin_line.begin, end};
 }
 
+// Each pattern's match contains a byte that the scan stops at (digit, '@', ':', '=', '-', '_',
+// 'A', 'J'): its anchor, a separator, a token prefix or a digit. The prefilter relies on it, and
+// so does the engine when it skips a rest of a window without such a byte (has_anchor_byte).
 std::vector<BuiltinDef> make_defs() {
   using M = MaskStyle;
   using T = Trim;
@@ -92,7 +95,7 @@ std::vector<BuiltinDef> make_defs() {
       {"SLACK_TOKEN",
        LB_TOK "(xox[abposre]-[0-9A-Za-z]+(?:-[0-9A-Za-z]+)+|xapp-[0-9]-[A-Za-z0-9\\-]{10,}|"
               "https://hooks\\.slack\\.com/services/[A-Za-z0-9_/]{20,})" RB_TOK,
-       T::Token, check_token, nullptr, kTrigTokSlack | kTrigUrl, 80, M::FirstFour,
+       T::Token, check_token, nullptr, kTrigTokSlack | kTrigSlackHook, 80, M::FirstFour,
        "Slack token (xoxb-, xoxp-, ...) or webhook URL"},
       {"STRIPE_KEY",
        LB_TOK "((?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}|whsec_[0-9A-Za-z]{24,})" RB_TOK,
@@ -436,6 +439,9 @@ void token_prefix_before(const unsigned char* p, std::size_t n, std::size_t i, S
 // "://": the window is the whole non-blank run, scheme to path.
 void url_at(const unsigned char* p, std::size_t n, std::size_t i, ScanResult& out) {
   out.bits |= kTrigUrl;
+  // Only a Slack webhook makes the Slack detector search URLs; other URLs are searched by the
+  // URL password detector alone.
+  if (i >= 5 && starts_with(p, n, i - 5, "https://hooks.slack.com/services/")) out.bits |= kTrigSlackHook;
   std::size_t b = i, e = i;
   expand(p, n, b, e, 32, 0, [](unsigned char c) { return is_ident_b(c) || c == '+'; });
   std::size_t hi = n - i > 2048 ? i + 2048 : n;
@@ -444,29 +450,67 @@ void url_at(const unsigned char* p, std::size_t n, std::size_t i, ScanResult& ou
   out.add(kFamUrl, b, e, n);
 }
 
-// Index of the first byte at or after `i` that is not kBoring. Ordinary prose is almost all
-// boring, so this loop is where the prefilter spends its time: 16 bytes per step with SSE2.
-std::size_t skip_boring(const unsigned char* p, std::size_t n, std::size_t i) {
 #if defined(__SSE2__)
+// One bit per byte of p[0, 16) that is not kBoring. Inlined, so that a loop over blocks keeps
+// the constants in registers.
+[[gnu::always_inline]] inline unsigned stop_mask16(const unsigned char* p) {
   const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
   const __m128i at = _mm_set1_epi8('@'), colon = _mm_set1_epi8(':'), eq = _mm_set1_epi8('='),
                 dash = _mm_set1_epi8('-'), under = _mm_set1_epi8('_'), cap_a = _mm_set1_epi8('A'),
                 cap_j = _mm_set1_epi8('J');
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    // Signed compares: bytes >= 0x80 are negative, so never taken for digits.
-    __m128i hit = _mm_and_si128(_mm_cmpgt_epi8(v, below0), _mm_cmplt_epi8(v, above9));
-    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, colon)));
-    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, dash)));
-    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, under), _mm_cmpeq_epi8(v, cap_a)));
-    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, cap_j));
-    int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-  }
-#endif
-  while (i < n && kKinds[p[i]] == kBoring) ++i;
-  return i;
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed compares: bytes >= 0x80 are negative, so never taken for digits.
+  __m128i hit = _mm_and_si128(_mm_cmpgt_epi8(v, below0), _mm_cmplt_epi8(v, above9));
+  hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, colon)));
+  hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, dash)));
+  hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, under), _mm_cmpeq_epi8(v, cap_a)));
+  hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, cap_j));
+  return static_cast<unsigned>(_mm_movemask_epi8(hit));
 }
+#endif
+
+// The bytes of a text that are not kBoring, in order. Ordinary prose is almost all boring, so
+// this is where the prefilter spends its time: 16 bytes per step with SSE2. It keeps the mask of
+// the last 16 bytes it classified, so that stops a few bytes apart (the digits of a hex string)
+// cost a shift each rather than another block, and it ends on a block that overlaps the one
+// before rather than going byte by byte.
+class StopFinder {
+ public:
+  StopFinder(const unsigned char* p, std::size_t n) : p_(p), n_(n) {}
+
+  // Index of the first byte at or after `i` that is not kBoring, or n.
+  std::size_t next(std::size_t i) {
+#if defined(__SSE2__)
+    constexpr std::size_t kBlock = 16;
+    if (i >= block_ && i - block_ < kBlock) {
+      if (const unsigned m = mask_ >> (i - block_)) return i + static_cast<std::size_t>(__builtin_ctz(m));
+      i = block_ + kBlock;
+    }
+    for (; i + kBlock <= n_; i += kBlock)
+      if (classify(i)) return i + static_cast<std::size_t>(__builtin_ctz(mask_));
+    if (i < n_ && n_ >= kBlock) {
+      classify(n_ - kBlock);
+      const unsigned m = mask_ >> (i - block_);
+      return m ? i + static_cast<std::size_t>(__builtin_ctz(m)) : n_;
+    }
+#endif
+    while (i < n_ && kKinds[p_[i]] == kBoring) ++i;
+    return i;
+  }
+
+ private:
+  const unsigned char* p_;
+  std::size_t n_;
+#if defined(__SSE2__)
+  unsigned classify(std::size_t b) {
+    block_ = b;
+    mask_ = stop_mask16(p_ + b);
+    return mask_;
+  }
+  std::size_t block_ = static_cast<std::size_t>(-1);  // start of the block mask_ describes
+  unsigned mask_ = 0;
+#endif
+};
 
 }  // namespace
 
@@ -497,7 +541,7 @@ std::uint32_t families_of(std::uint32_t bits) {
     f |= 1u << kFamNumber;
   if (bits & kTrigIPv6) f |= 1u << kFamIPv6;
   if (bits & (kTrigPwdKey | kTrigSecretKey | kTrigAuthKey)) f |= 1u << kFamKeyword;
-  if (bits & (kTrigUrl | kTrigUrlAt)) f |= 1u << kFamUrl;
+  if (bits & (kTrigUrl | kTrigUrlAt | kTrigSlackHook)) f |= 1u << kFamUrl;
   if (bits & (kTrigTokSk | kTrigTokStripe | kTrigTokGithub | kTrigTokSlack | kTrigTokAws |
               kTrigTokGoogle | kTrigTokJwt))
     f |= 1u << kFamToken;
@@ -505,12 +549,17 @@ std::uint32_t families_of(std::uint32_t bits) {
   return f;
 }
 
+bool has_anchor_byte(std::string_view s) {
+  return StopFinder(reinterpret_cast<const unsigned char*>(s.data()), s.size()).next(0) < s.size();
+}
+
 void scan_text(std::string_view text, ScanResult& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   std::size_t ipv6_checked_until = 0;  // end of the last hex/colon run already looked at
+  StopFinder stops(p, n);
   for (std::size_t i = 0; i < n; ++i) {
-    i = skip_boring(p, n, i);
+    i = stops.next(i);
     if (i == n) break;
     switch (kKinds[p[i]]) {
       case kDigit:

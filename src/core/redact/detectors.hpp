@@ -40,6 +40,7 @@ enum Trigger : std::uint32_t {
   kTrigPem = 1u << 19,        // "-----BEGIN"
   kTrigPhoneNanp = 1u << 20,  // 7+ digits, and a 3-digit group, one separator, 4+ digits
   kTrigPhoneNational = 1u << 21,  // 7+ digits, and a group starting 0[1-9]
+  kTrigSlackHook = 1u << 22,  // "https://hooks.slack.com/services/" (a kTrigUrl with that prefix)
   kTrigAlways = 1u << 31,     // custom rules: no prefilter
 };
 
@@ -84,6 +85,11 @@ struct ScanResult {
 // (lowercase letters, spaces, punctuation) in a tight loop and looks closer only at digits,
 // ':', '=', '@', '-', '_' and a few capitals; every look-around is bounded, so it stays linear.
 void scan_text(std::string_view text, ScanResult& out);
+
+// True when `s` holds a byte the scan stops at: a digit, '@', ':', '=', '-', '_', 'A' or 'J'.
+// Every built-in pattern needs one of these bytes in its match (see make_defs), so a built-in
+// cannot match in a stretch of text without one and the engine need not search it.
+bool has_anchor_byte(std::string_view s);
 
 // How mask() keeps a recognisable part of a finding.
 enum class MaskStyle { Full, LastFourDigits, EmailDomain, FirstFour };

@@ -126,6 +126,13 @@ class Engine {
   // `text` must not point into `out` or *findings_out.
   virtual void redact_into(std::string_view text, const RedactOptions& opts, std::string& out,
                            std::vector<Finding>* findings_out = nullptr) const;
+
+  // redact_into() for callers that only count what was found (statistics): `types_out`
+  // receives the entity type of each finding, in order, instead of Finding objects and their
+  // strings. The views stay valid until the next call on this thread or while the engine lives,
+  // whichever ends first.
+  virtual void redact_into_types(std::string_view text, const RedactOptions& opts, std::string& out,
+                                 std::vector<std::string_view>& types_out) const;
 };
 
 // Masks one value of the given entity type the way mask() does for each finding.
