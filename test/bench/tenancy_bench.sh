@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tenancy overhead, measured with pgbench in one run: a table protected by privacy.protect(),
-# queried by an application role that authenticates in every transaction, against the same
-# table queried with a hand-written "WHERE tenant_id = $1" (the application-side baseline).
+# queried by an application role, against the same table unprotected and queried with a
+# hand-written "WHERE tenant_id = $1" (the application-side baseline). Both variants verify the
+# caller's token in every transaction (an application has to know its caller either way), so the
+# difference is the cost of the policies themselves; authenticate() is timed on its own below.
 # Also the cost of one privacy.authenticate() call for HS256, RS256 and ES256.
 # Usage: bash test/bench/tenancy_bench.sh [seconds per run, default 15]
 set -euo pipefail
@@ -42,8 +44,10 @@ psql_q -At -d $DB -c "SELECT privacy.sign_token(jsonb_build_object('tenant_id', 
 for alg in RS256 ES256; do
   key=$( [ $alg = RS256 ] && cat test/fixtures/keys/rs256_test_private.pem || cat test/fixtures/keys/es256_test_private.pem )
   kid=$( [ $alg = RS256 ] && echo bench-rs || echo bench-es )
-  psql_q -At -d $DB -v key="$key" -c "SELECT privacy.sign_token(jsonb_build_object('tenant_id', 't1', 'sub', 'u1',
-    'exp', extract(epoch FROM now())::bigint + 3600), '$kid', '$alg', :'key')" >"$W/token_$alg"
+  psql_q -At -d $DB -v key="$key" >"$W/token_$alg" <<SQL
+SELECT privacy.sign_token(jsonb_build_object('tenant_id', 't1', 'sub', 'u1',
+  'exp', extract(epoch FROM now())::bigint + 3600), '$kid', '$alg', :'key');
+SQL
 done
 i=0
 while read -r tok; do
@@ -55,6 +59,7 @@ COMMIT;
 PGB
   cat >"$W/rb_$i.sql" <<PGB
 BEGIN;
+SELECT privacy.authenticate('$tok');
 SELECT id, body FROM msgs_plain WHERE tenant_id = 't$i' ORDER BY created_at DESC LIMIT 20;
 COMMIT;
 PGB
@@ -66,6 +71,7 @@ COMMIT;
 PGB
   cat >"$W/wb_$i.sql" <<PGB
 BEGIN;
+SELECT privacy.authenticate('$tok');
 INSERT INTO msgs_plain (tenant_id, body, created_at) VALUES ('t$i', 'new message', now());
 COMMIT;
 PGB
@@ -78,9 +84,11 @@ tps() { # script-prefix
   "$PGBIN/pgbench" -n -U bench_app -c 2 -j 2 -T "$SECS" $(files "$1") $DB 2>/dev/null |
     sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
 }
-tps_rb=$(tps rb); tps_rp=$(tps rp); tps_wb=$(tps wb); tps_wp=$(tps wp)
-echo "read  (latest 20 of one tenant): hand-written WHERE $tps_rb tps, protected + authenticate $tps_rp tps"
-echo "write (single-row insert):       hand-written tenant $tps_wb tps, protected + authenticate $tps_wp tps"
+# Alternate the variants and keep each one's best of two runs: the machine is shared.
+best() { local a b; a=$(tps "$1"); b=$(tps "$1"); awk -v a="$a" -v b="$b" 'BEGIN { print (a > b ? a : b) }'; }
+tps_rb=$(best rb); tps_rp=$(best rp); tps_wb=$(best wb); tps_wp=$(best wp)
+echo "read  (latest 20 of one tenant, by index): hand-written WHERE $tps_rb tps, protected $tps_rp tps"
+echo "write (single-row insert):                 hand-written tenant $tps_wb tps, protected $tps_wp tps"
 awk -v b="$tps_rb" -v p="$tps_rp" 'BEGIN { printf "read overhead: %.1f%%\n", (b / p - 1) * 100 }'
 awk -v b="$tps_wb" -v p="$tps_wp" 'BEGIN { printf "write overhead: %.1f%%\n", (b / p - 1) * 100 }'
 # authenticate() cost: N calls in one statement, per algorithm, minus an empty loop.

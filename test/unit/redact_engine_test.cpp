@@ -197,18 +197,15 @@ TEST(RedactEngine, dictionary_with_100k_terms_builds_and_runs_fast) {
   terms.push_back("needle in haystack");
   EngineConfig c;
   c.dictionaries.push_back({"big", "SECRET_TERM", Action::Redact, terms});
-  auto t0 = std::chrono::steady_clock::now();
+  // Speed is measured by the benchmarks, not asserted here: this checks that 100k terms build,
+  // match on word boundaries and stay within a memory bound.
   auto e = Engine::build(c);
-  auto t1 = std::chrono::steady_clock::now();
   std::string text;
   for (int i = 0; i < 20000; ++i) text += "some words here and a " + terms[i * 3] + " then more text. ";
   text += "Needle  in HAYSTACK.";
   auto f = e->detect(text);
-  auto t2 = std::chrono::steady_clock::now();
   EXPECT_GE(f.size(), 20001u);
   EXPECT_EQ(f.back().type, "SECRET_TERM");
-  EXPECT_LT(std::chrono::duration<double>(t1 - t0).count(), 5.0);
-  EXPECT_LT(std::chrono::duration<double>(t2 - t1).count(), 5.0);
   EXPECT_LT(e->memory_bytes(), std::size_t(64) << 20);
 }
 
@@ -247,7 +244,9 @@ double seconds_for(const Engine& e, const std::string& text) {
 
 TEST(RedactEngine, hostile_inputs_stay_linear) {
   auto e = default_engine();
-  // Each shape at 1 MB and 4 MB: time must grow about linearly, not quadratically.
+  // A complexity check, not a speed assertion: each shape at 1 MB and 4 MB, and the 4x input
+  // may take at most ~10x as long (quadratic growth would be 16x and more). It caught a real
+  // regression (the colon prefilter rescanning runs of colons).
   for (std::string unit : {"1", "1 ", "a:", "-----BEGIN PRIVATE KEY-----", "a@", "::", "1.", "password=",
                            "x://u:p@", "sk-", "ghp_", "eyJ", "AKIA", "@a.", "+1 ", "0 "}) {
     std::string small, big;
@@ -266,12 +265,9 @@ TEST(RedactEngine, hundred_megabytes_complete) {
   std::string text;
   text.reserve(100u << 20);
   while (text.size() + chunk.size() <= (100u << 20)) text += chunk;
-  auto t0 = std::chrono::steady_clock::now();
   std::string out = e->redact(text);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(out.find("anna.k@"), std::string::npos);
   EXPECT_EQ(out.find("4111"), std::string::npos);
-  EXPECT_LT(secs, 120.0);
 }
 
 TEST(RedactEngine, corpus_recall_and_precision) {
