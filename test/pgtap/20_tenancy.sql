@@ -61,7 +61,7 @@ GRANT EXECUTE ON FUNCTION pg_temp.seen_count() TO tsuite_app;
 CREATE FUNCTION pg_temp.rows_affected(stmt text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN EXECUTE stmt; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
-SELECT plan(48);
+SELECT plan(49);
 
 SET ROLE tsuite_app;
 
@@ -129,6 +129,17 @@ SELECT is((SELECT count(*) FROM seen WHERE body LIKE 'globex%'), 0::bigint, 'a l
 CREATE FUNCTION pg_temp.current_tenant() RETURNS text LANGUAGE sql AS $$ SELECT 'globex'::text $$;
 SET LOCAL search_path = pg_temp, privacy, public;
 SELECT is(pg_temp.seen_count(), 3::bigint, 'a shadowing current_tenant() in search_path changes nothing');
+
+-- Parallel query: the context lives in the leader; policies stay correct under forced parallelism.
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SET LOCAL force_parallel_mode = on;
+-- A top-level query (CREATE TABLE AS may run in parallel; a call through a function may not).
+CREATE TEMP TABLE par_count AS SELECT count(*) AS n FROM tsuite.msgs;
+SELECT is((SELECT n FROM par_count), 3::bigint, 'under settings that force parallel plans the tenant still sees exactly its rows');
+RESET force_parallel_mode;
 COMMIT;
 
 -- 5. Context lifetime.
