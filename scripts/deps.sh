@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libbenchmark-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   postgresql-15-cron
+  pgbouncer
   libipc-run-perl
   clang-14 libclang-rt-14-dev
   nlohmann-json3-dev

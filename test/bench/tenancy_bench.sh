@@ -5,7 +5,7 @@
 # caller's token in every transaction (an application has to know its caller either way), so the
 # difference is the cost of the policies themselves; authenticate() is timed on its own below.
 # Also the cost of one privacy.authenticate() call for HS256, RS256 and ES256.
-# Usage: bash test/bench/tenancy_bench.sh [seconds per run, default 15]
+# Usage: bash test/bench/tenancy_bench.sh [seconds per run, default 15]   (ROUNDS=5 interleaved rounds)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
@@ -84,9 +84,13 @@ tps() { # script-prefix
   "$PGBIN/pgbench" -n -U bench_app -c 2 -j 2 -T "$SECS" $(files "$1") $DB 2>/dev/null |
     sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
 }
-# Alternate the variants and keep each one's best of two runs: the machine is shared.
-best() { local a b; a=$(tps "$1"); b=$(tps "$1"); awk -v a="$a" -v b="$b" 'BEGIN { print (a > b ? a : b) }'; }
-tps_rb=$(best rb); tps_rp=$(best rp); tps_wb=$(best wb); tps_wp=$(best wp)
+# The machine is shared: interleave the variants over ROUNDS rounds and keep each one's median.
+ROUNDS=${ROUNDS:-5}
+for ((r = 0; r < ROUNDS; r++)); do
+  for v in rb rp wb wp; do echo "$(tps $v)" >>"$W/tps_$v"; done
+done
+median() { sort -n "$W/tps_$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+tps_rb=$(median rb); tps_rp=$(median rp); tps_wb=$(median wb); tps_wp=$(median wp)
 echo "read  (latest 20 of one tenant, by index): hand-written WHERE $tps_rb tps, protected $tps_rp tps"
 echo "write (single-row insert):                 hand-written tenant $tps_wb tps, protected $tps_wp tps"
 awk -v b="$tps_rb" -v p="$tps_rp" 'BEGIN { printf "read overhead: %.1f%%\n", (b / p - 1) * 100 }'
