@@ -1,6 +1,7 @@
 // Cost of verify_jwt per token for HS256, RS256 and ES256 with cached public keys, against the
 // naive baseline that parses the PEM on every call; prints the uncached/cached ratios at the end.
 #include "core/crypto/jwt.hpp"
+#include "common/test_keys.hpp"
 
 #include <benchmark/benchmark.h>
 #include <openssl/bio.h>
@@ -19,26 +20,11 @@ using namespace pgp::core::crypto;
 
 constexpr std::int64_t kNow = 1'700'000'000;
 
-struct KeyPair {
-  std::string private_pem;
-  std::string public_pem;
-};
+using pgp::test::KeyPair;
 
 KeyPair make_keypair(JwtAlg alg) {
-  PkeyPtr pkey(alg == JwtAlg::RS256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
-                                    : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  if (!pkey) throw std::runtime_error("keygen failed");
-  auto to_pem = [&](bool priv) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    int ok = priv ? PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr,
-                                             nullptr)
-                  : PEM_write_bio_PUBKEY(bio.get(), pkey.get());
-    if (ok != 1) throw std::runtime_error("PEM export failed");
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(len));
-  };
-  return {to_pem(true), to_pem(false)};
+  return alg == JwtAlg::RS256 ? pgp::test::make_keypair("RSA", nullptr, 2048)
+                              : pgp::test::make_keypair("EC", "P-256");
 }
 
 // One key and one token per algorithm, made once.

@@ -2,6 +2,7 @@
 // algorithms, key validation, the key cache, and messages that never echo secrets.
 #include "core/crypto/base64url.hpp"
 #include "core/crypto/jwt.hpp"
+#include "common/test_keys.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -21,28 +22,8 @@ using pgp::core::Error;
 constexpr std::int64_t kNow = 1'700'000'000;
 const std::string kSecret = "0123456789abcdef0123456789abcdef-hs-secret";
 
-struct KeyPair {
-  std::string private_pem;
-  std::string public_pem;
-};
-
-KeyPair make_keypair(const char* type, const char* curve_or_null, std::size_t rsa_bits = 0) {
-  EVP_PKEY* raw = curve_or_null ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, curve_or_null)
-                                : EVP_PKEY_Q_keygen(nullptr, nullptr, type, rsa_bits);
-  PkeyPtr pkey(raw);
-  if (!pkey) throw std::runtime_error("keygen failed");
-  auto to_pem = [&](bool priv) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    int ok = priv ? PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr,
-                                             nullptr)
-                  : PEM_write_bio_PUBKEY(bio.get(), pkey.get());
-    if (ok != 1) throw std::runtime_error("PEM export failed");
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(len));
-  };
-  return {to_pem(true), to_pem(false)};
-}
+using pgp::test::KeyPair;
+using pgp::test::make_keypair;
 
 const KeyPair& rsa() {
   static const KeyPair k = make_keypair("RSA", nullptr, 2048);
