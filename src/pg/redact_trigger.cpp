@@ -21,6 +21,23 @@ namespace cr = pgp::core::redact;
 
 namespace pgp {
 
+namespace {
+// One string as the trigger and redact_jsonb() write it: detect once, count the findings,
+// note the type of the first BLOCK finding (when the caller asks and none is noted yet), and
+// return the redacted text.
+std::string redact_checked(const cr::Engine& eng, std::string_view s, const cr::RedactOptions& opts,
+                           const char** blocked_type) {
+  const auto findings = eng.detect(s);
+  stats_count(findings);
+  if (blocked_type && !*blocked_type) {
+    auto b = std::find_if(findings.begin(), findings.end(),
+                          [](const cr::Finding& f) { return f.action == cr::Action::Block; });
+    if (b != findings.end()) *blocked_type = make_cstring(b->type);
+  }
+  return eng.apply(s, findings, opts);
+}
+}  // namespace
+
 Jsonb* redact_jsonb(const cr::Engine& eng, Jsonb* in, const cr::RedactOptions& opts,
                     const char** blocked_type) {
   JsonbParseState* state = nullptr;
@@ -30,15 +47,8 @@ Jsonb* redact_jsonb(const cr::Engine& eng, Jsonb* in, const cr::RedactOptions& o
   JsonbIteratorToken tok;
   while ((tok = pg_call([&] { return JsonbIteratorNext(&it, &v, false); })) != WJB_DONE) {
     if ((tok == WJB_VALUE || tok == WJB_ELEM) && v.type == jbvString) {
-      const std::string_view s(v.val.string.val, v.val.string.len);
-      const auto findings = eng.detect(s);
-      stats_count(findings);
-      if (blocked_type && !*blocked_type) {
-        auto b = std::find_if(findings.begin(), findings.end(),
-                              [](const cr::Finding& f) { return f.action == cr::Action::Block; });
-        if (b != findings.end()) *blocked_type = make_cstring(b->type);
-      }
-      const std::string out = eng.apply(s, findings, opts);
+      const std::string out =
+          redact_checked(eng, std::string_view(v.val.string.val, v.val.string.len), opts, blocked_type);
       v.val.string.val = make_cstring(out);
       v.val.string.len = static_cast<int>(out.size());
     }
@@ -122,15 +132,9 @@ Datum pgp_redact_trigger(PG_FUNCTION_ARGS) {
         values[i] = PointerGetDatum(
             pgp::redact_jsonb(eng, DatumGetJsonbP(values[i]), opts, &blocked_type));
       } else {
-        const std::string_view in = pgp::text_view(reinterpret_cast<text*>(DatumGetPointer(values[i])));
-        const auto findings = eng.detect(in);
-        pgp::stats_count(findings);
-        for (const auto& f : findings)
-          if (f.action == cr::Action::Block) {
-            blocked_type = pgp::make_cstring(f.type);
-            break;
-          }
-        if (!blocked_type) values[i] = PointerGetDatum(pgp::make_text(eng.apply(in, findings, opts)));
+        const std::string out = pgp::redact_checked(
+            eng, pgp::text_view(reinterpret_cast<text*>(DatumGetPointer(values[i]))), opts, &blocked_type);
+        if (!blocked_type) values[i] = PointerGetDatum(pgp::make_text(out));
       }
       if (blocked_type) blocked_col = i;
     }

@@ -6,23 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgPrivacyTest qw(protected_node);
 
-my $node = PostgreSQL::Test::Cluster->new('tenancy');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_privacy'\n");
-$node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION pg_privacy;
-	CREATE TABLE msgs (id int, tenant_id text NOT NULL, body text);
-	INSERT INTO msgs VALUES (1, 'acme', 'a'), (2, 'globex', 'g');
-	SELECT privacy.protect('msgs');
-	CREATE ROLE app LOGIN;
-	GRANT SELECT, INSERT ON msgs TO app;
-	SELECT privacy.add_signing_key('k', 'HS256', 'tap-tenancy-shared-secret-0123456789abcdef');
-});
-my $token = $node->safe_psql('postgres', q{
-	SELECT privacy.sign_token(jsonb_build_object('tenant_id', 'acme', 'sub', 'u1',
-	  'exp', extract(epoch FROM now())::bigint + 600), 'k', 'HS256', 'tap-tenancy-shared-secret-0123456789abcdef')});
+my ($node, $token) = protected_node('tenancy', 'SELECT, INSERT');
 
 is($node->safe_psql('postgres', "SELECT privacy.authenticate('$token', 'session'); SELECT count(*) FROM msgs",
 	extra_params => ['-U', 'app']), "acme\n1", 'with a token the application sees its tenant');

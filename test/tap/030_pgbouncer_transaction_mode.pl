@@ -5,26 +5,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgPrivacyTest qw(protected_node);
 
 my $pgbouncer = '/usr/sbin/pgbouncer';
 plan skip_all => 'pgbouncer is not installed (scripts/deps.sh installs it)' unless -x $pgbouncer;
 
-my $node = PostgreSQL::Test::Cluster->new('pooled');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_privacy'\n");
-$node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION pg_privacy;
-	CREATE TABLE msgs (id int, tenant_id text NOT NULL, body text);
-	INSERT INTO msgs VALUES (1, 'acme', 'a'), (2, 'globex', 'g');
-	SELECT privacy.protect('msgs');
-	CREATE ROLE app LOGIN;
-	GRANT SELECT ON msgs TO app;
-	SELECT privacy.add_signing_key('k', 'HS256', 'tap-pgbouncer-shared-secret-0123456789abcdef');
-});
-my $token = $node->safe_psql('postgres', q{
-	SELECT privacy.sign_token(jsonb_build_object('tenant_id', 'acme', 'sub', 'u1',
-	  'exp', extract(epoch FROM now())::bigint + 600), 'k', 'HS256', 'tap-pgbouncer-shared-secret-0123456789abcdef')});
+my ($node, $token) = protected_node('pooled', 'SELECT');
 
 # pgbouncer: transaction pooling, one server connection for everyone.
 my $dir = PostgreSQL::Test::Utils::tempdir;
