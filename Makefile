@@ -8,7 +8,14 @@ MODULE_big  = pg_privacy
 CORE_SRCS   = $(sort $(wildcard src/core/*.cpp src/core/*/*.cpp))
 PG_SRCS     = $(sort $(wildcard src/pg/*.cpp))
 OBJS        = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
-DATA        = $(sort $(wildcard control/$(EXTENSION)--*.sql))
+# Released versions' scripts are frozen in control/. The version under development
+# (default_version) is assembled from src/sql/<version>/*.sql: its full install script is the
+# previous full script plus the fragments, and its update script is the fragments alone, so the
+# two cannot drift apart.
+PREV_VERSION = $(shell cat src/sql/$(EXTVERSION)/PREVIOUS 2>/dev/null)
+DEV_FRAGMENTS = $(sort $(wildcard src/sql/$(EXTVERSION)/*.sql))
+DATA_built  = $(if $(PREV_VERSION),control/$(EXTENSION)--$(EXTVERSION).sql control/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql)
+DATA        = $(filter-out $(DATA_built),$(sort $(wildcard control/$(EXTENSION)--*.sql)))
 REGRESS     = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 EXTRA_CLEAN = $(EXTENSION).control results regression.diffs regression.out
@@ -34,6 +41,17 @@ override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-state
 # PGXS installs $(EXTENSION).control from the top directory: generate it from control/.
 $(EXTENSION).control: control/$(EXTENSION).control
 	cp $< $@
+
+ifneq ($(PREV_VERSION),)
+control/$(EXTENSION)--$(EXTVERSION).sql: control/$(EXTENSION)--$(PREV_VERSION).sql $(DEV_FRAGMENTS) src/sql/$(EXTVERSION)/PREVIOUS
+	{ echo "-- pg_privacy $(EXTVERSION) (generated from src/sql/$(EXTVERSION)/ by make: do not edit)"; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_privacy" to load this file. \quit'; \
+	  sed '1,2d' $<; for f in $(DEV_FRAGMENTS); do echo; cat $$f; done; } > $@
+control/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql: $(DEV_FRAGMENTS) src/sql/$(EXTVERSION)/PREVIOUS
+	{ echo "-- pg_privacy $(PREV_VERSION) -> $(EXTVERSION) (generated from src/sql/$(EXTVERSION)/ by make: do not edit)"; \
+	  printf '%s\n' '\echo Use "ALTER EXTENSION pg_privacy UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \quit'; \
+	  for f in $(DEV_FRAGMENTS); do echo; cat $$f; done; } > $@
+endif
 
 $(OBJS): $(wildcard src/core/*.hpp src/core/*/*.hpp src/pg/*.hpp) control/$(EXTENSION).control
 
