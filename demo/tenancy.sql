@@ -44,3 +44,21 @@ SELECT privacy.authenticate(split_part(:'acme_token', '.', 1) || '.' || split_pa
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 \set ON_ERROR_STOP 1
 RESET ROLE;
+
+\echo '--- column classification: user emails are CONFIDENTIAL, readable by the support_lead role only'
+SELECT privacy.classify('demo.users', 'email', 'CONFIDENTIAL', '{support_lead}');
+SELECT privacy.sign_token(jsonb_build_object('tenant_id', 'acme', 'sub', 'lead-1', 'roles', '["support_lead"]'::jsonb,
+         'exp', extract(epoch FROM now())::bigint + 600), 'demo-issuer', 'HS256', :'secret') AS lead_token \gset
+SET ROLE demo_app;
+\echo '--- an agent (no support_lead role) reads masked emails, whatever the query'
+BEGIN;
+SELECT privacy.authenticate(:'acme_token') AS tenant;
+SELECT user_id, email FROM demo.users ORDER BY user_id LIMIT 3;
+COMMIT;
+\echo '--- a support lead reads them as stored'
+BEGIN;
+SELECT privacy.authenticate(:'lead_token') AS tenant;
+SELECT user_id, email FROM demo.users ORDER BY user_id LIMIT 3;
+COMMIT;
+RESET ROLE;
+SELECT privacy.unclassify('demo.users');

@@ -64,6 +64,23 @@ SELECT privacy.current_tenant() IS NULL AS cleared_by_discard_all;
 SELECT privacy.unprotect('reg_conv');
 SELECT count(*) FROM privacy.protected;
 SELECT count(*) FROM pg_policies WHERE tablename LIKE 'reg_conv%';
+
+-- Column classification: the SQL surface (behaviour and attacks: test/pgtap/21_classify.sql).
+CREATE TABLE reg_people (id int PRIMARY KEY, email text, salary int);
+INSERT INTO reg_people VALUES (1, 'ana.silva@example.com', 5000);
+GRANT SELECT ON reg_people TO reg_app;
+SELECT privacy.classify('reg_people', 'email', 'CONFIDENTIAL', '{hr}');
+SELECT privacy.classify('reg_people', 'salary', 'RESTRICTED');
+SELECT privacy.classify('reg_people', 'email', 'TOP SECRET');
+SELECT privacy.classify('reg_people', 'phone', 'INTERNAL');
+SELECT table_name, column_name, level, allowed_roles, enforced FROM privacy.classified ORDER BY 1, 2;
+SET ROLE reg_app;
+SELECT * FROM reg_people;
+RESET ROLE;
+SELECT * FROM reg_people;
+SELECT privacy.unclassify('reg_people');
+SELECT count(*) FROM privacy.classified;
+DROP TABLE reg_people;
 DROP TABLE reg_conv;
 DROP ROLE reg_app;
 DELETE FROM privacy.signing_keys WHERE kid LIKE 'reg-%';

@@ -4,10 +4,18 @@
 
 #include "pg/pg.hpp"
 
+#include <string_view>
+
 namespace pgp {
 
 // The verified tenant, or nullptr without a (still valid) context. Never throws or ereports.
 const char* current_tenant_or_null() noexcept;
+
+// True while a verified context is set (and not expired). Never throws or ereports.
+bool context_is_verified() noexcept;
+
+// True if the verified context lists `role` among its roles. Never throws or ereports.
+bool context_has_role(std::string_view role) noexcept;
 
 void tenancy_init();  // GUCs, transaction callbacks and the DISCARD ALL hook; from _PG_init
 

@@ -171,6 +171,15 @@ namespace pgp {
 
 const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
 
+bool context_is_verified() noexcept { return context_valid(); }
+
+bool context_has_role(std::string_view role) noexcept {
+  if (!context_valid()) return false;
+  for (const std::string& r : g_ctx.roles)
+    if (r == role) return true;
+  return false;
+}
+
 void tenancy_init() {
   auto str = [](const char* name, const char* desc, char** var, const char* def) {
     DefineCustomStringVariable(name, desc, nullptr, var, def, PGC_SUSET, 0, nullptr, nullptr, nullptr);

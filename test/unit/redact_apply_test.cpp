@@ -53,5 +53,20 @@ TEST(RedactApply, mask_value_keeps_separators_and_last_four_digits) {
   EXPECT_EQ(mask_value("EMAIL", "ana.silva@example.com"), "*********@example.com");
 }
 
+TEST(RedactApply, mask_whole_hides_everything_but_what_findings_keep) {
+  auto eng = Engine::build(EngineConfig{});
+  // Undetected text (an SSN-shaped value that fails the SSN rules, a name) is hidden entirely.
+  EXPECT_EQ(mask_whole(*eng, "987-65-4321"), "***********");
+  EXPECT_EQ(mask_whole(*eng, "Ana Silva"), "*** *****");
+  // A finding keeps what mask() keeps; the rest is hidden.
+  const std::string card = mask_whole(*eng, "card 4111 1111 1111 1111");
+  EXPECT_EQ(card.substr(0, 5), "**** ");
+  EXPECT_EQ(card.substr(card.size() - 4), "1111");
+  EXPECT_EQ(card.find("4111"), std::string::npos);
+  // Multi-byte characters become one '*' each.
+  EXPECT_EQ(mask_whole(*eng, "Zoë"), "***");
+  EXPECT_EQ(mask_whole(*eng, ""), "");
+}
+
 }  // namespace
 }  // namespace pgp::core::redact

@@ -57,6 +57,34 @@ std::string Engine::apply(std::string_view text, const std::vector<Finding>& fin
   return out;
 }
 
+namespace {
+// Appends `text` with every code point that is not ASCII whitespace replaced by '*'.
+void append_hidden(std::string& out, std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      out.push_back(static_cast<char>(c));
+    else if ((c & 0xC0) != 0x80)  // the first byte of a code point; continuation bytes vanish
+      out.push_back('*');
+  }
+}
+}  // namespace
+
+std::string mask_whole(const Engine& engine, std::string_view text) {
+  const std::vector<Finding> findings = engine.detect(text);
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  for (const Finding& f : findings) {
+    if (f.begin < pos || f.end > text.size() || f.begin >= f.end) continue;
+    append_hidden(out, text.substr(pos, f.begin - pos));
+    out.append(mask_value(f.type, text.substr(f.begin, f.end - f.begin)));
+    pos = f.end;
+  }
+  append_hidden(out, text.substr(pos));
+  return out;
+}
+
 // Engines that do not override the one-pass entry points get them from detect() and apply().
 
 void Engine::detect_into(std::string_view text, std::vector<Finding>& out) const { out = detect(text); }

@@ -138,6 +138,11 @@ class Engine {
 // Masks one value of the given entity type the way mask() does for each finding.
 std::string mask_value(std::string_view type, std::string_view value);
 
+// Masks the whole text, for a value that is sensitive as a whole (a classified column): each
+// finding as mask_value() masks it (a card's last four digits, an email's domain stay), every
+// other character but whitespace becomes '*', so nothing undetected shows through.
+std::string mask_whole(const Engine& engine, std::string_view text);
+
 // For each byte offset in `offsets` (ascending), the number of UTF-8 code points before it.
 std::vector<std::size_t> utf8_char_offsets(std::string_view text,
                                            const std::vector<std::size_t>& offsets);

@@ -1,0 +1,464 @@
+// Column classification (privacy.classify): a reader whose verified roles are not allowed to see
+// a classified column reads its masked value, through whatever query, view, CTE or function reads
+// it. Enforced in the planner: after the rewriter has expanded views and added row-level-security
+// quals, every read of a classified column (a Var) is wrapped in privacy._masked(value, level,
+// allowed_roles), which decides per row at execution time, so cached plans stay correct when the
+// context changes. Policy quals and WITH CHECK options are left alone: they are the owner's and
+// compare raw values. See docs/tenancy.md, "Column classification".
+#include "pg/convert.hpp"
+#include "pg/guard.hpp"
+#include "pg/redact_engine.hpp"
+#include "pg/tenancy.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/datum.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+}
+
+PGP_FUNCTION(pgp_masked)
+PGP_FUNCTION(pgp_masked_row)
+
+namespace {
+
+// What a reader who may not see a RESTRICTED value gets: the same for every value, so that not
+// even its length shows.
+constexpr const char* kRestrictedMask = "****";
+
+// ---- the classification cache (backend-local, rebuilt after any change) ---------------------
+
+struct ClassCol {
+  AttrNumber attnum;
+  char level;            // 'P'ublic, 'I'nternal, 'C'onfidential, 'R'estricted
+  Datum level_text;      // text, for the plan-time Const
+  Datum allowed_array;   // text[], for the plan-time Const
+  int nallowed;
+  char** allowed;        // the same roles as C strings, for _masked_row
+};
+
+struct ClassRel {
+  Oid relid;
+  int ncols;
+  ClassCol* cols;
+};
+
+MemoryContext g_cxt = nullptr;
+bool g_valid = false;
+Oid g_config_relid = InvalidOid;  // privacy.classified_columns, when the extension is installed
+Oid g_masked_fn = InvalidOid;
+Oid g_masked_row_fn = InvalidOid;
+ClassRel* g_rels = nullptr;
+int g_nrels = 0;
+
+const ClassRel* find_rel(Oid relid) {
+  for (int i = 0; i < g_nrels; ++i)
+    if (g_rels[i].relid == relid) return &g_rels[i];
+  return nullptr;
+}
+
+const ClassCol* find_col(const ClassRel* rel, AttrNumber attnum) {
+  for (int i = 0; i < rel->ncols; ++i)
+    if (rel->cols[i].attnum == attnum) return &rel->cols[i];
+  return nullptr;
+}
+
+void on_relcache_invalidation(Datum, Oid relid) {
+  if (!g_valid) return;
+  if (relid == InvalidOid || relid == g_config_relid || find_rel(relid)) g_valid = false;
+}
+
+int attnum_of(TupleDesc desc, const char* name) {
+  for (int i = 0; i < desc->natts; ++i)
+    if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+      return i + 1;
+  elog(ERROR, "pg_privacy: privacy.classified_columns has no column \"%s\"", name);
+  return 0;
+}
+
+// Reads privacy.classified_columns with a heap scan (no SPI: this runs inside the planner, and a
+// query here would re-enter it) under the latest snapshot, so a transaction whose own snapshot
+// is older cannot cache a classification that has since been tightened. Plain Postgres calls
+// only: it may ereport, and leaves g_valid false if it does.
+void load_cache() {
+  if (g_valid) return;
+  if (!g_cxt)
+    g_cxt = AllocSetContextCreate(TopMemoryContext, "pg_privacy classification", ALLOCSET_SMALL_SIZES);
+  MemoryContextReset(g_cxt);
+  g_rels = nullptr;
+  g_nrels = 0;
+  g_config_relid = InvalidOid;
+  g_masked_fn = g_masked_row_fn = InvalidOid;
+
+  // Not installed (or an older version): nothing is cached, so CREATE/ALTER EXTENSION is seen
+  // by the next query without waiting for an invalidation.
+  Oid nsp = get_namespace_oid("privacy", true);
+  if (!OidIsValid(nsp)) return;
+  Oid config = get_relname_relid("classified_columns", nsp);
+  if (!OidIsValid(config)) return;
+  Oid masked_args[3] = {ANYELEMENTOID, TEXTOID, TEXTARRAYOID};
+  Oid row_args[2] = {ANYELEMENTOID, OIDOID};
+  Oid masked = LookupFuncName(list_make2(makeString(pstrdup("privacy")), makeString(pstrdup("_masked"))), 3,
+                              masked_args, true);
+  Oid masked_row = LookupFuncName(
+      list_make2(makeString(pstrdup("privacy")), makeString(pstrdup("_masked_row"))), 2, row_args, true);
+  if (!OidIsValid(masked) || !OidIsValid(masked_row)) return;
+
+  Relation rel = table_open(config, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  const int a_table = attnum_of(desc, "table_name"), a_column = attnum_of(desc, "column_name"),
+            a_level = attnum_of(desc, "level"), a_allowed = attnum_of(desc, "allowed_roles");
+  Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
+  TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
+  MemoryContext old = MemoryContextSwitchTo(g_cxt);
+  int cap = 8;
+  ClassRel* rels = static_cast<ClassRel*>(palloc0(sizeof(ClassRel) * cap));
+  int nrels = 0;
+  HeapTuple tup;
+  while ((tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+    bool isnull;
+    Oid relid = DatumGetObjectId(heap_getattr(tup, a_table, desc, &isnull));
+    if (isnull) continue;
+    Datum colname = heap_getattr(tup, a_column, desc, &isnull);
+    if (isnull) continue;
+    // A dropped column (or table) has nothing left to mask. Renames are refused while a
+    // column is classified (utility hook below), so a name that resolves is the same column.
+    AttrNumber attnum = get_attnum(relid, NameStr(*DatumGetName(colname)));
+    if (attnum == InvalidAttrNumber) continue;
+    char* level = TextDatumGetCString(heap_getattr(tup, a_level, desc, &isnull));
+    if (level[0] == 'P') continue;  // PUBLIC: recorded, never masked
+    Datum allowed = heap_getattr(tup, a_allowed, desc, &isnull);
+    ClassCol col{};
+    col.attnum = attnum;
+    col.level = level[0];
+    col.level_text = CStringGetTextDatum(level);
+    if (isnull) {
+      col.allowed_array = PointerGetDatum(construct_empty_array(TEXTOID));
+    } else {
+      col.allowed_array = datumCopy(allowed, false, -1);
+      Datum* elems;
+      bool* nulls;
+      deconstruct_array(DatumGetArrayTypeP(col.allowed_array), TEXTOID, -1, false, TYPALIGN_INT, &elems,
+                        &nulls, &col.nallowed);
+      col.allowed = static_cast<char**>(palloc0(sizeof(char*) * (col.nallowed + 1)));
+      for (int i = 0; i < col.nallowed; ++i) col.allowed[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+    }
+    ClassRel* cr = nullptr;
+    for (int i = 0; i < nrels; ++i)
+      if (rels[i].relid == relid) cr = &rels[i];
+    if (!cr) {
+      if (nrels == cap) {
+        cap *= 2;
+        rels = static_cast<ClassRel*>(repalloc(rels, sizeof(ClassRel) * cap));
+      }
+      cr = &rels[nrels++];
+      cr->relid = relid;
+      cr->ncols = 0;
+      cr->cols = nullptr;
+    }
+    cr->cols = static_cast<ClassCol*>(cr->cols ? repalloc(cr->cols, sizeof(ClassCol) * (cr->ncols + 1))
+                                               : palloc(sizeof(ClassCol)));
+    cr->cols[cr->ncols++] = col;
+  }
+  MemoryContextSwitchTo(old);
+  table_endscan(scan);
+  UnregisterSnapshot(snap);
+  table_close(rel, AccessShareLock);
+
+  g_rels = rels;
+  g_nrels = nrels;
+  g_config_relid = config;
+  g_masked_fn = masked;
+  g_masked_row_fn = masked_row;
+  g_valid = true;
+}
+
+// ---- the planner hook ------------------------------------------------------------------------
+
+// PG 15's tree walkers and mutators take callbacks declared without a prototype.
+template <typename To, typename From>
+To old_style(From f) {
+  return reinterpret_cast<To>(reinterpret_cast<void (*)()>(f));
+}
+
+struct MaskContext {
+  List* queries;  // the enclosing queries, innermost first (a Var's varlevelsup indexes it)
+};
+
+Node* mask_mutator(Node* node, MaskContext* ctx);
+
+Query* mask_query(Query* q, MaskContext* ctx, int flags) {
+  // Row-level-security quals and WITH CHECK options stay as written: they are the table
+  // owner's, and compare the stored values.
+  List* wco = q->withCheckOptions;
+  q->withCheckOptions = NIL;
+  const int nrte = list_length(q->rtable);
+  List** security = static_cast<List**>(palloc0(sizeof(List*) * (nrte + 1)));
+  for (int i = 0; i < nrte; ++i) {
+    RangeTblEntry* rte = rt_fetch(i + 1, q->rtable);
+    security[i] = rte->securityQuals;
+    rte->securityQuals = NIL;
+  }
+  ctx->queries = lcons(q, ctx->queries);
+  Query* out = query_tree_mutator(q, old_style<Node* (*)()>(mask_mutator), ctx, flags);
+  ctx->queries = list_delete_first(ctx->queries);
+  out->withCheckOptions = wco;
+  for (int i = 0; i < nrte; ++i) rt_fetch(i + 1, out->rtable)->securityQuals = security[i];
+  return out;
+}
+
+Node* mask_var(Var* v, MaskContext* ctx) {
+  if (IS_SPECIAL_VARNO(v->varno) || v->varlevelsup >= static_cast<Index>(list_length(ctx->queries))) return nullptr;
+  Query* q = static_cast<Query*>(list_nth(ctx->queries, v->varlevelsup));
+  if (v->varno < 1 || v->varno > list_length(q->rtable)) return nullptr;
+  // EXCLUDED in INSERT ... ON CONFLICT holds the values being inserted, not stored ones.
+  if (q->onConflict && static_cast<int>(v->varno) == q->onConflict->exclRelIndex) return nullptr;
+  RangeTblEntry* rte = rt_fetch(v->varno, q->rtable);
+  if (rte->rtekind != RTE_RELATION) return nullptr;
+  const ClassRel* cr = find_rel(rte->relid);
+  if (!cr) return nullptr;
+  if (v->varattno == 0) {  // whole-row reference: row_to_json(t), SELECT t FROM t, ...
+    Const* relid = makeConst(OIDOID, -1, InvalidOid, sizeof(Oid), ObjectIdGetDatum(cr->relid), false, true);
+    return reinterpret_cast<Node*>(makeFuncExpr(g_masked_row_fn, v->vartype,
+                                                list_make2(copyObjectImpl(v), relid), InvalidOid, InvalidOid,
+                                                COERCE_EXPLICIT_CALL));
+  }
+  const ClassCol* col = find_col(cr, v->varattno);
+  if (!col) return nullptr;
+  // Copies, not pointers into the cache: a plan can outlive the next cache rebuild.
+  Const* level = makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1, datumCopy(col->level_text, false, -1), false,
+                           false);
+  Const* allowed = makeConst(TEXTARRAYOID, -1, InvalidOid, -1, datumCopy(col->allowed_array, false, -1), false,
+                             false);
+  FuncExpr* masked = makeFuncExpr(g_masked_fn, v->vartype, list_make3(copyObjectImpl(v), level, allowed),
+                                  v->varcollid, v->varcollid, COERCE_EXPLICIT_CALL);
+  // Keep the column's typmod (varchar(n), numeric(p,s)): result descriptors of cached plans and
+  // clients see the same type as before. Masking keeps the length, but for RESTRICTED's "****".
+  if (v->vartypmod < 0) return reinterpret_cast<Node*>(masked);
+  return reinterpret_cast<Node*>(
+      makeRelabelType(reinterpret_cast<Expr*>(masked), v->vartype, v->vartypmod, v->varcollid, COERCE_IMPLICIT_CAST));
+}
+
+Node* mask_mutator(Node* node, MaskContext* ctx) {
+  if (node == nullptr) return nullptr;
+  if (IsA(node, Var)) {
+    Node* wrapped = mask_var(reinterpret_cast<Var*>(node), ctx);
+    return wrapped ? wrapped : static_cast<Node*>(copyObjectImpl(node));
+  }
+  if (IsA(node, Query)) return reinterpret_cast<Node*>(mask_query(reinterpret_cast<Query*>(node), ctx, 0));
+  return expression_tree_mutator(node, old_style<Node* (*)()>(mask_mutator), ctx);
+}
+
+bool touches_classified(Query* q);
+
+bool touches_walker(Node* node, void*) {
+  if (node == nullptr) return false;
+  if (IsA(node, Query)) return touches_classified(reinterpret_cast<Query*>(node));
+  return expression_tree_walker(node, old_style<bool (*)()>(touches_walker), nullptr);
+}
+
+// Cheap pre-check, so queries that read no classified table are planned untouched.
+bool touches_classified(Query* q) {
+  ListCell* lc;
+  foreach (lc, q->rtable) {
+    RangeTblEntry* rte = static_cast<RangeTblEntry*>(lfirst(lc));
+    if (rte->rtekind == RTE_RELATION && find_rel(rte->relid)) return true;
+  }
+  return query_tree_walker(q, old_style<bool (*)()>(touches_walker), nullptr, 0);
+}
+
+planner_hook_type g_prev_planner = nullptr;
+
+PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+  load_cache();
+  if (g_nrels > 0 && touches_classified(parse)) {
+    MaskContext ctx{NIL};
+    parse = mask_query(parse, &ctx, QTW_DONT_COPY_QUERY);
+  }
+  PlannedStmt* result = g_prev_planner ? g_prev_planner(parse, query_string, cursor_options, params)
+                                       : standard_planner(parse, query_string, cursor_options, params);
+  // Every cached plan depends on the classification: a change to it replans them all.
+  if (OidIsValid(g_config_relid)) result->relationOids = lappend_oid(result->relationOids, g_config_relid);
+  return result;
+}
+
+// ---- who may read ----------------------------------------------------------------------------
+
+// Superusers and BYPASSRLS roles (the DBA, backups) read stored values, as they do under the
+// tenant policies.
+bool reader_exempt() {
+  Oid uid = GetUserId();
+  return superuser_arg(uid) || has_bypassrls_privilege(uid);
+}
+
+bool may_read(char level, int nallowed, char** allowed) {
+  if (level == 'P') return true;
+  if (!pgp::context_is_verified()) return false;
+  if (level == 'I' && nallowed == 0) return true;  // INTERNAL without a role list: any verified reader
+  for (int i = 0; i < nallowed; ++i)
+    if (pgp::context_has_role(allowed[i])) return true;
+  return false;
+}
+
+bool is_text_like(Oid type) {
+  Oid base = getBaseType(type);
+  return base == TEXTOID || base == VARCHAROID || base == BPCHAROID;
+}
+
+// The masked form of a text-like value. INTERNAL and CONFIDENTIAL hide the whole value but what
+// mask() keeps of each finding (a card's last four digits, an email's domain), so a reader can
+// still recognise their own data; RESTRICTED hides it entirely, length included.
+Datum masked_text(Datum value, char level) {
+  if (level == 'R') return PointerGetDatum(cstring_to_text(kRestrictedMask));
+  const pgp::core::redact::Engine& eng = pgp::redact_engine();
+  text* in = DatumGetTextPP(value);
+  return pgp::guarded([&] {
+    const std::string_view v = pgp::text_view(in);
+    return PointerGetDatum(pgp::make_text(pgp::core::redact::mask_whole(eng, v)));
+  });
+}
+
+// ---- utility hook: COPY TO and column renames --------------------------------------------------
+
+ProcessUtility_hook_type g_prev_utility = nullptr;
+
+void check_utility(Node* stmt) {
+  if (IsA(stmt, CopyStmt)) {
+    CopyStmt* copy = reinterpret_cast<CopyStmt*>(stmt);
+    if (copy->is_from || copy->relation == nullptr) return;  // COPY (query) TO goes through the planner
+    // Catalog lookups before the cache is read: they may process invalidations that rebuild it.
+    Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
+    if (!OidIsValid(relid) || reader_exempt()) return;
+    load_cache();
+    const ClassRel* cr = find_rel(relid);
+    if (!cr) return;
+    for (int i = 0; i < cr->ncols; ++i)
+      if (!may_read(cr->cols[i].level, cr->cols[i].nallowed, cr->cols[i].allowed))
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("COPY TO of table \"%s\" would read classified columns this reader may not see",
+                               copy->relation->relname),
+                        errhint("Use COPY (SELECT ...) TO, which reads the masked values.")));
+    return;
+  }
+  if (IsA(stmt, RenameStmt)) {
+    RenameStmt* rn = reinterpret_cast<RenameStmt*>(stmt);
+    if (rn->renameType != OBJECT_COLUMN || rn->relation == nullptr || rn->subname == nullptr) return;
+    Oid relid = RangeVarGetRelid(rn->relation, NoLock, true);
+    AttrNumber attnum = OidIsValid(relid) ? get_attnum(relid, rn->subname) : InvalidAttrNumber;
+    if (attnum == InvalidAttrNumber) return;
+    load_cache();
+    const ClassRel* cr = find_rel(relid);
+    if (cr && find_col(cr, attnum))
+      ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '2', '1', '5')),
+                      errmsg("column \"%s\" of relation \"%s\" is classified and cannot be renamed", rn->subname,
+                             rn->relation->relname),
+                      errhint("Call privacy.unclassify() first, rename, then privacy.classify() again.")));
+  }
+}
+
+void classify_utility(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
+                      ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
+  if (pstmt->utilityStmt && IsTransactionState()) check_utility(pstmt->utilityStmt);
+  if (g_prev_utility)
+    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
+  else
+    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
+}
+
+}  // namespace
+
+namespace pgp {
+
+void classify_init() {
+  CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
+  g_prev_planner = planner_hook;
+  planner_hook = classify_planner;
+  g_prev_utility = ProcessUtility_hook;
+  ProcessUtility_hook = classify_utility;
+}
+
+}  // namespace pgp
+
+// privacy._masked(value, level, allowed_roles): the value, or its masked form when the reader
+// may not see it. Inserted by the planner around every read of a classified column.
+Datum pgp_masked(PG_FUNCTION_ARGS) {
+  Datum value = PG_GETARG_DATUM(0);
+  if (reader_exempt()) PG_RETURN_DATUM(value);
+  text* level_text = PG_GETARG_TEXT_PP(1);
+  const char level = VARSIZE_ANY_EXHDR(level_text) > 0 ? VARDATA_ANY(level_text)[0] : 'R';
+  ArrayType* allowed = PG_GETARG_ARRAYTYPE_P(2);
+  Datum* elems;
+  bool* nulls;
+  int n;
+  deconstruct_array(allowed, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+  char** names = static_cast<char**>(palloc0(sizeof(char*) * (n + 1)));
+  for (int i = 0; i < n; ++i) names[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+  if (may_read(level, n, names)) PG_RETURN_DATUM(value);
+  if (!is_text_like(get_fn_expr_argtype(fcinfo->flinfo, 0))) PG_RETURN_NULL();  // other types read as NULL
+  return masked_text(value, level);
+}
+
+// privacy._masked_row(row, relid): a whole-row value of a classified table with each column the
+// reader may not see masked.
+Datum pgp_masked_row(PG_FUNCTION_ARGS) {
+  HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(0);
+  if (reader_exempt()) PG_RETURN_POINTER(th);
+  // Catalog lookups first: they may process invalidations, which rebuild the cache.
+  TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
+  bool* text_like = static_cast<bool*>(palloc0(sizeof(bool) * (desc->natts + 1)));
+  for (int i = 0; i < desc->natts; ++i) text_like[i] = is_text_like(TupleDescAttr(desc, i)->atttypid);
+  (void)pgp::redact_engine();
+  load_cache();
+  const ClassRel* cr = find_rel(PG_GETARG_OID(1));
+  // The decision per column, copied out of the cache before anything else can rebuild it.
+  const int ncols = cr ? cr->ncols : 0;
+  AttrNumber* hide = static_cast<AttrNumber*>(palloc0(sizeof(AttrNumber) * (ncols + 1)));
+  char* levels = static_cast<char*>(palloc0(ncols + 1));
+  int nhide = 0;
+  for (int i = 0; i < ncols; ++i) {
+    const ClassCol& col = cr->cols[i];
+    if (col.attnum < 1 || col.attnum > desc->natts || may_read(col.level, col.nallowed, col.allowed)) continue;
+    hide[nhide] = col.attnum;
+    levels[nhide++] = col.level;
+  }
+  if (nhide == 0) {
+    ReleaseTupleDesc(desc);
+    PG_RETURN_POINTER(th);
+  }
+  HeapTupleData tuple;
+  tuple.t_len = HeapTupleHeaderGetDatumLength(th);
+  ItemPointerSetInvalid(&tuple.t_self);
+  tuple.t_tableOid = InvalidOid;
+  tuple.t_data = th;
+  Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
+  bool* isnull = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
+  heap_deform_tuple(&tuple, desc, values, isnull);
+  for (int i = 0; i < nhide; ++i) {
+    const int idx = hide[i] - 1;
+    if (isnull[idx]) continue;
+    if (text_like[idx])
+      values[idx] = masked_text(values[idx], levels[i]);
+    else
+      isnull[idx] = true;
+  }
+  HeapTuple out = heap_form_tuple(desc, values, isnull);
+  ReleaseTupleDesc(desc);
+  PG_RETURN_DATUM(HeapTupleGetDatum(out));
+}
