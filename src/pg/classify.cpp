@@ -398,21 +398,56 @@ void classify_init() {
 
 // privacy._masked(value, level, allowed_roles): the value, or its masked form when the reader
 // may not see it. Inserted by the planner around every read of a classified column.
-Datum pgp_masked(PG_FUNCTION_ARGS) {
-  Datum value = PG_GETARG_DATUM(0);
-  if (reader_exempt()) PG_RETURN_DATUM(value);
+namespace {
+
+// What one call site needs, decoded once: the planner passes the level and the roles as
+// constants, so they are parsed on the first row only (fn_extra), not on every row.
+struct MaskSite {
+  Oid userid;
+  bool exempt;
+  bool text_like;
+  char level;
+  int nallowed;
+  char** allowed;
+};
+
+MaskSite* mask_site(FunctionCallInfo fcinfo) {
+  FmgrInfo* fl = fcinfo->flinfo;
+  MaskSite* site = static_cast<MaskSite*>(fl->fn_extra);
+  const bool constant_args = get_fn_expr_arg_stable(fl, 1) && get_fn_expr_arg_stable(fl, 2);
+  if (site && constant_args) {
+    if (site->userid != GetUserId()) {  // SET ROLE or a SECURITY DEFINER frame since the last row
+      site->userid = GetUserId();
+      site->exempt = reader_exempt();
+    }
+    return site;
+  }
+  MemoryContext old = MemoryContextSwitchTo(constant_args ? fl->fn_mcxt : CurrentMemoryContext);
+  site = static_cast<MaskSite*>(palloc0(sizeof(MaskSite)));
+  site->userid = GetUserId();
+  site->exempt = reader_exempt();
+  site->text_like = is_text_like(get_fn_expr_argtype(fl, 0));
   text* level_text = PG_GETARG_TEXT_PP(1);
-  const char level = VARSIZE_ANY_EXHDR(level_text) > 0 ? VARDATA_ANY(level_text)[0] : 'R';
-  ArrayType* allowed = PG_GETARG_ARRAYTYPE_P(2);
+  site->level = VARSIZE_ANY_EXHDR(level_text) > 0 ? VARDATA_ANY(level_text)[0] : 'R';
   Datum* elems;
   bool* nulls;
-  int n;
-  deconstruct_array(allowed, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-  char** names = static_cast<char**>(palloc0(sizeof(char*) * (n + 1)));
-  for (int i = 0; i < n; ++i) names[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
-  if (may_read(level, n, names)) PG_RETURN_DATUM(value);
-  if (!is_text_like(get_fn_expr_argtype(fcinfo->flinfo, 0))) PG_RETURN_NULL();  // other types read as NULL
-  return masked_text(value, level);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &site->nallowed);
+  site->allowed = static_cast<char**>(palloc0(sizeof(char*) * (site->nallowed + 1)));
+  for (int i = 0; i < site->nallowed; ++i)
+    site->allowed[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+  MemoryContextSwitchTo(old);
+  if (constant_args) fl->fn_extra = site;
+  return site;
+}
+
+}  // namespace
+
+Datum pgp_masked(PG_FUNCTION_ARGS) {
+  Datum value = PG_GETARG_DATUM(0);
+  const MaskSite* site = mask_site(fcinfo);
+  if (site->exempt || may_read(site->level, site->nallowed, site->allowed)) PG_RETURN_DATUM(value);
+  if (!site->text_like) PG_RETURN_NULL();  // other types read as NULL
+  return masked_text(value, site->level);
 }
 
 // privacy._masked_row(row, relid): a whole-row value of a classified table with each column the
