@@ -6,13 +6,13 @@
 #include "core/crypto/envelope.hpp"
 #include "core/crypto/hmac.hpp"
 #include "core/crypto/keyring.hpp"
+#include "common/time_reporter.hpp"
 
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -143,25 +143,14 @@ BENCHMARK(BM_UnwrapDataKey)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Pseudonymize)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PseudonymCachedDomainKey)->Unit(benchmark::kMicrosecond);
 
-// Keeps the console output and remembers each benchmark's time per iteration (µs).
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration) us[r.benchmark_name()] = r.GetAdjustedRealTime();
-  }
-  std::map<std::string, double> us;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
+  pgp::test::TimeReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  auto& us = reporter.us;
+  auto& us = reporter.time;
   for (const auto& [size, label] : {std::pair{kKB, "1 KB"}, std::pair{kMB, "1 MB"}}) {
     const std::string arg = "/" + std::to_string(size);
     const double seal = us["BM_EnvelopeSeal" + arg], open = us["BM_EnvelopeOpen" + arg];

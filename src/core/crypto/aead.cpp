@@ -12,7 +12,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <climits>
 #include <cstring>
 #include <memory>
 
@@ -110,37 +109,47 @@ void gcm_random_nonce(unsigned char* nonce) {
   pool.take(nonce);
 }
 
+namespace {
+
+// Key, nonce, associated data and the bulk of the work: the same calls in both directions.
+// Returns the bytes written to `out`.
+int gcm_update(EVP_CIPHER_CTX* ctx, int encrypt, const SecretKey& key, const unsigned char* nonce,
+               std::string_view aad, std::string_view in, unsigned char* out) {
+  const int len = checked_len(in.size());
+  int written = 0;
+  // The default GCM IV length is 12 bytes, so no EVP_CTRL_GCM_SET_IVLEN call is needed.
+  if (EVP_CipherInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, encrypt, nullptr) != 1 ||
+      (!aad.empty() &&
+       EVP_CipherUpdate(ctx, nullptr, &written, bytes(aad), checked_len(aad.size())) != 1) ||
+      EVP_CipherUpdate(ctx, out, &written, bytes(in), len) != 1)
+    fail_internal("AES-256-GCM failed");
+  return written;
+}
+
+}  // namespace
+
 void gcm_seal(const SecretKey& key, const unsigned char* nonce, std::string_view aad,
               std::string_view plaintext, unsigned char* ciphertext, unsigned char* tag) {
-  const int len = checked_len(plaintext.size());
   ErrQueueGuard guard;
   CtxLease lease;
-  EVP_CIPHER_CTX* ctx = lease.get();
-  int out = 0;
-  // The default GCM IV length is 12 bytes, so no EVP_CTRL_GCM_SET_IVLEN call is needed.
-  if (EVP_EncryptInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, nullptr) != 1 ||
-      (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &out, bytes(aad), checked_len(aad.size())) != 1) ||
-      EVP_EncryptUpdate(ctx, ciphertext, &out, bytes(plaintext), len) != 1 ||
-      EVP_EncryptFinal_ex(ctx, ciphertext + out, &out) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1)
+  const int done = gcm_update(lease.get(), 1, key, nonce, aad, plaintext, ciphertext);
+  int last = 0;
+  if (EVP_EncryptFinal_ex(lease.get(), ciphertext + done, &last) != 1 ||
+      EVP_CIPHER_CTX_ctrl(lease.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1)
     fail_internal("AES-256-GCM encryption failed");
 }
 
 bool gcm_open(const SecretKey& key, const unsigned char* nonce, std::string_view aad,
               std::string_view ciphertext, const unsigned char* tag, unsigned char* plaintext) {
-  const int len = checked_len(ciphertext.size());
   ErrQueueGuard guard;
   CtxLease lease;
-  EVP_CIPHER_CTX* ctx = lease.get();
-  int out = 0;
-  if (EVP_DecryptInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, nullptr) != 1 ||
-      (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &out, bytes(aad), checked_len(aad.size())) != 1) ||
-      EVP_DecryptUpdate(ctx, plaintext, &out, bytes(ciphertext), len) != 1 ||
-      // OpenSSL copies the tag: the const_cast never writes through `tag`.
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kGcmTagBytes,
+  const int done = gcm_update(lease.get(), 0, key, nonce, aad, ciphertext, plaintext);
+  int last = 0;
+  // OpenSSL copies the tag: the const_cast never writes through `tag`.
+  if (EVP_CIPHER_CTX_ctrl(lease.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes,
                           const_cast<unsigned char*>(tag)) != 1)
     fail_internal("AES-256-GCM decryption failed");
-  if (EVP_DecryptFinal_ex(ctx, plaintext + out, &out) == 1) return true;
+  if (EVP_DecryptFinal_ex(lease.get(), plaintext + done, &last) == 1) return true;
   OPENSSL_cleanse(plaintext, ciphertext.size());
   return false;
 }
