@@ -101,16 +101,6 @@ class NoncePool {
   unsigned generation_ = 0;
 };
 
-}  // namespace
-
-void gcm_random_nonce(unsigned char* nonce) {
-  ErrQueueGuard guard;
-  thread_local NoncePool pool;
-  pool.take(nonce);
-}
-
-namespace {
-
 // Key, nonce, associated data and the bulk of the work: the same calls in both directions.
 // Returns the bytes written to `out`.
 int gcm_update(EVP_CIPHER_CTX* ctx, int encrypt, const SecretKey& key, const unsigned char* nonce,
@@ -127,6 +117,12 @@ int gcm_update(EVP_CIPHER_CTX* ctx, int encrypt, const SecretKey& key, const uns
 }
 
 }  // namespace
+
+void gcm_random_nonce(unsigned char* nonce) {
+  ErrQueueGuard guard;
+  thread_local NoncePool pool;
+  pool.take(nonce);
+}
 
 void gcm_seal(const SecretKey& key, const unsigned char* nonce, std::string_view aad,
               std::string_view plaintext, unsigned char* ciphertext, unsigned char* tag) {
