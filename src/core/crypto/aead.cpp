@@ -26,8 +26,8 @@ struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
 };
 
-// An implicit fetch (EVP_aes_256_gcm()) costs a method-store lookup on every init: about 0.5 µs
-// of a 1 KB seal (test/bench/crypto_bench.cpp). Constructed after OpenSSL is initialised, so it
+// An implicit fetch (EVP_aes_256_gcm()) costs a method-store lookup on every init: about 0.5 µs,
+// a third of a 1 KB seal (docs/performance.md). Constructed after OpenSSL is initialised, so it
 // is freed before OpenSSL's own atexit cleanup.
 const EVP_CIPHER* aes_256_gcm() {
   static const std::unique_ptr<EVP_CIPHER, CipherFree> cipher = [] {
