@@ -5,7 +5,7 @@
 // unwrapping a data key and of a pseudonym. Prints the ratios at the end.
 #include "core/crypto/envelope.hpp"
 #include "core/crypto/hmac.hpp"
-#include "core/crypto/keyring.hpp"
+#include "core/crypto/wrap.hpp"
 #include "common/time_reporter.hpp"
 
 #include <benchmark/benchmark.h>
