@@ -2,6 +2,7 @@
 // naive baseline that parses the PEM on every call; prints the uncached/cached ratios at the end.
 #include "core/crypto/jwt.hpp"
 #include "common/test_keys.hpp"
+#include "common/time_reporter.hpp"
 
 #include <benchmark/benchmark.h>
 #include <openssl/bio.h>
@@ -89,30 +90,19 @@ BENCHMARK(BM_Verify_RS256_uncached)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Verify_ES256_cached)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Verify_ES256_uncached)->Unit(benchmark::kMicrosecond);
 
-// Keeps the console output and remembers each benchmark's time per iteration (µs).
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration) us[r.benchmark_name()] = r.GetAdjustedRealTime();
-  }
-  std::map<std::string, double> us;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   fixture();  // key generation stays out of the measurements
-  RatioReporter reporter;
+  pgp::test::TimeReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   for (const char* alg : {"HS256", "RS256", "ES256"}) {
     const std::string base = std::string("BM_Verify_") + alg;
-    const double cached = reporter.us.count(base) ? reporter.us[base] : reporter.us[base + "_cached"];
+    const double cached = reporter.time.count(base) ? reporter.time[base] : reporter.time[base + "_cached"];
     if (cached > 0) std::printf("verify %s cached: %.2f us/op\n", alg, cached);
-    const double uncached = reporter.us[base + "_uncached"];
+    const double uncached = reporter.time[base + "_uncached"];
     if (uncached > 0) std::printf("verify %s uncached: %.2f us/op\n", alg, uncached);
     if (cached > 0 && uncached > 0)
       std::printf("ratio uncached/cached %s: %.1fx\n", alg, uncached / cached);

@@ -3,14 +3,13 @@
 #include "core/crypto/jwt.hpp"
 
 #include "core/crypto/base64url.hpp"
+#include "core/crypto/hmac.hpp"
+#include "core/crypto/openssl_util.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
@@ -42,32 +41,11 @@ struct BioFree {
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
 };
-struct MacFree {
-  void operator()(EVP_MAC* m) const noexcept { EVP_MAC_free(m); }
-};
-struct MacCtxFree {
-  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
-};
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using MacPtr = std::unique_ptr<EVP_MAC, MacFree>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxFree>;
-
-// Leaves OpenSSL's per-thread error queue empty when a public entry point returns or throws, so
-// that our failures never surface later in another library sharing the process (pgcrypto).
-struct ErrQueueGuard {
-  ErrQueueGuard() = default;
-  ErrQueueGuard(const ErrQueueGuard&) = delete;
-  ErrQueueGuard& operator=(const ErrQueueGuard&) = delete;
-  ~ErrQueueGuard() { ERR_clear_error(); }
-};
 
 [[noreturn]] void fail(const char* sqlstate, const char* message, const char* detail = nullptr) {
   throw Error(sqlstate, message, detail ? detail : "");
-}
-
-[[noreturn]] void fail_internal(const char* what) {
-  throw Error(sqlstate::kInternal, "cryptographic operation failed", what);
 }
 
 // An encrypted PEM must never make OpenSSL prompt on the terminal (the server's stdin).
@@ -78,34 +56,6 @@ BioPtr memory_bio(std::string_view bytes) {
   BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
   if (!bio) fail_internal("BIO_new_mem_buf failed");
   return bio;
-}
-
-// The HMAC implementation, fetched once per process. Constructed after OpenSSL is initialised
-// so that it is destroyed before OpenSSL's own atexit cleanup runs.
-EVP_MAC* hmac_impl() {
-  static const MacPtr mac = [] {
-    OPENSSL_init_crypto(0, nullptr);
-    return MacPtr(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  }();
-  if (!mac) fail_internal("HMAC is not available");
-  return mac.get();
-}
-
-std::array<unsigned char, 32> hmac_sha256(std::string_view key, std::string_view data) {
-  MacCtxPtr ctx(EVP_MAC_CTX_new(hmac_impl()));
-  if (!ctx) fail_internal("EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  std::array<unsigned char, 32> out{};
-  std::size_t out_len = 0;
-  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size())
-    fail_internal("HMAC-SHA256 failed");
-  return out;
 }
 
 // ---- Key material --------------------------------------------------------------------------
