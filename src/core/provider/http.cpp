@@ -128,7 +128,9 @@ CURL* HttpClient::Impl::start(Transfer& t, const HttpOptions& o, Clock::time_poi
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!o.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, o.ca_file.c_str());
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(o.connect_timeout_ms, remaining));
+  // 0 would mean curl's default of 300 s: a connect timeout is at least 1 ms.
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   std::clamp<long>(o.connect_timeout_ms, 1, remaining));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, remaining);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_response_bytes));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

@@ -63,7 +63,7 @@ class HttpClient {
   HttpResponse perform(const HttpRequest& request, const HttpOptions& options,
                        const AbortCheck& should_abort = {});
 
-  // Runs the requests concurrently, at most max_concurrency transfers in flight (a request
+  // Runs the requests concurrently, at most max_concurrency (at least 1) in flight (a request
   // waiting to retry holds no slot); results in the order of `requests`. Each request has its
   // own total_timeout_ms from its first attempt. A cancel throws kCancelled for all.
   std::vector<HttpResult> perform_many(const std::vector<HttpRequest>& requests,
