@@ -100,6 +100,9 @@ TEST(ProviderDialect, limits_bound_message_count_and_content_size) {
                     limits),
             "PV601 request is too large");
   EXPECT_EQ(refusal(R"({"messages":[{"role":"user","content":"0123456789"}]})", limits), "ok");
+  // Text far over the limit is refused before it is parsed.
+  limits.max_content_bytes = 0;
+  EXPECT_EQ(refusal(std::string(400'000, ' ') + "{}", limits), "PV601 request is too large");
 }
 
 TEST(ProviderDialect, openai_body_is_golden) {

@@ -67,6 +67,16 @@ TEST(ProviderTokenBucket, reconfigure_keeps_tokens_within_the_new_capacity) {
   EXPECT_EQ(b.tokens, 10);
 }
 
+TEST(ProviderTokenBucket, the_rate_limit_error_says_when_to_retry) {
+  const pgp::core::Error later = rate_limited_error("tenant", {false, 1500});
+  EXPECT_EQ(later.sqlstate(), "PV606");
+  EXPECT_STREQ(later.what(), "provider rate limit reached for the tenant");
+  EXPECT_EQ(later.hint(), "Retry after 1500 ms.");
+  const pgp::core::Error never = rate_limited_error("subject", {false, -1});
+  EXPECT_STREQ(never.what(), "provider rate limit reached for the subject");
+  EXPECT_EQ(never.hint(), "Ask an administrator to raise the provider rate limit.");
+}
+
 TEST(ProviderRetry, only_429_and_5xx_gateway_statuses_retry) {
   for (long s : {429L, 500L, 502L, 503L, 504L}) EXPECT_TRUE(is_retryable_status(s)) << s;
   for (long s : {200L, 400L, 401L, 403L, 404L, 408L, 413L, 422L, 501L, 505L})

@@ -109,6 +109,14 @@ TEST(ProviderResponse, malformed_answers_are_pv615_without_echo) {
             "PV615 malformed response from the provider | A token count is not an integer.");
 }
 
+TEST(ProviderResponse, errors_become_error_objects_for_provider_call_many) {
+  EXPECT_EQ(error_to_json(Error(ss::kTimeout, "provider call timed out", "libcurl: x.", "Retry.")),
+            json::parse(R"({"error":{"sqlstate":"PV611","message":"provider call timed out",
+                                     "detail":"libcurl: x.","hint":"Retry."}})"));
+  EXPECT_EQ(error_to_json(Error(ss::kCancelled, "provider call cancelled")),
+            json::parse(R"({"error":{"sqlstate":"PV612","message":"provider call cancelled"}})"));
+}
+
 TEST(ProviderResponse, an_error_object_in_a_2xx_answer_is_pv616) {
   EXPECT_EQ(refusal(Dialect::OpenAICompatible, 200, R"({"error":{"type":"overloaded"}})"),
             "PV616 provider answered with an error | The provider's error type is overloaded.");

@@ -197,6 +197,12 @@ ChatRequest parse_request(const json& request, const RequestLimits& limits) {
 }
 
 ChatRequest parse_request(std::string_view request_json, const RequestLimits& limits) {
+  // Bounds the parse itself: JSON escapes make content at most 6 times longer (\u0000), and
+  // 64 KiB covers the rest of the request.
+  if (request_json.size() / 6 > limits.max_content_bytes + (64 << 10))
+    invalid("request is too large",
+            "The messages may hold at most " + std::to_string(limits.max_content_bytes) +
+                " bytes of content.");
   json j = json::parse(request_json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) invalid("request is not valid JSON");
   return parse_request(j, limits);

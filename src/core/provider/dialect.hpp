@@ -53,7 +53,8 @@ struct RequestLimits {
 // dropped. Any other member is refused, so that nothing reaches the provider unredacted.
 // Throws Error(kInvalidRequest) whose message names the member at fault, never its value.
 ChatRequest parse_request(const nlohmann::json& request, const RequestLimits& limits = {});
-// The same from JSON text (jsonb's text form); text that is not JSON is kInvalidRequest too.
+// The same from JSON text (jsonb's text form); text that is not JSON, or far longer than the
+// content limit allows, is kInvalidRequest too.
 ChatRequest parse_request(std::string_view request_json, const RequestLimits& limits = {});
 
 struct TranslateOptions {

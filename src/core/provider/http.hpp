@@ -47,6 +47,8 @@ struct HttpResult {
 };
 
 // Polled between waits of at most kPollIntervalMs; true cancels every transfer of the call.
+// It runs in our loop, never inside a libcurl callback: it may throw a C++ exception (the
+// transfers are cleaned up), but must not longjmp (no ereport, no CHECK_FOR_INTERRUPTS).
 using AbortCheck = std::function<bool()>;
 inline constexpr int kPollIntervalMs = 20;
 

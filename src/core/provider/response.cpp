@@ -143,4 +143,11 @@ json to_json(const ChatResponse& r) {
           {"redactions", r.redactions}};
 }
 
+json error_to_json(const Error& error) {
+  json e = {{"sqlstate", error.sqlstate()}, {"message", error.what()}};
+  if (!error.detail().empty()) e["detail"] = error.detail();
+  if (!error.hint().empty()) e["hint"] = error.hint();
+  return {{"error", std::move(e)}};
+}
+
 }  // namespace pgp::core::provider

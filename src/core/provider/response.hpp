@@ -40,4 +40,8 @@ ChatResponse parse_response(Dialect d, long http_status, std::string_view body,
 // {"content", "finish_reason", "usage": {...}, "provider", "model", "redactions": {...}}
 nlohmann::json to_json(const ChatResponse& response);
 
+// A failed request in provider_call_many's results:
+// {"error": {"sqlstate", "message", "detail", "hint"}}, detail and hint only when not empty.
+nlohmann::json error_to_json(const Error& error);
+
 }  // namespace pgp::core::provider

@@ -2,6 +2,8 @@
 // memory (one per subject, one per tenant) and calls charge() under its lock.
 #pragma once
 
+#include "core/common.hpp"
+
 #include <cstdint>
 #include <type_traits>
 
@@ -32,5 +34,9 @@ void reconfigure(TokenBucket& bucket, double capacity, double refill_per_s);
 // Refills for the time since last_refill_us, then takes `cost` tokens if there are enough.
 // A clock that went backwards refills nothing. A refused charge takes nothing.
 ChargeResult charge(TokenBucket& bucket, std::int64_t now_us, double cost);
+
+// The error for a refused charge: PV606, the scope ("subject" or "tenant") in the message, the
+// hint saying when to retry (or that waiting will not help).
+Error rate_limited_error(const char* scope, const ChargeResult& refused);
 
 }  // namespace pgp::core::provider
