@@ -5,12 +5,12 @@
 #include "core/provider/http.hpp"
 #include "core/provider/response.hpp"
 #include "common/fixture_process.hpp"
+#include "common/sha256_hex.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -30,19 +30,6 @@ const std::string kKey = "sk-test-0123456789abcdefghij";
 
 std::int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-std::string sha256_hex(const std::string& s) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), d, &n, EVP_sha256(), nullptr);
-  std::string hex;
-  char b[3];
-  for (unsigned int i = 0; i < n; ++i) {
-    std::snprintf(b, sizeof b, "%02x", d[i]);
-    hex += b;
-  }
-  return hex;
 }
 
 class ProviderHttp : public ::testing::Test {
@@ -101,7 +88,7 @@ TEST_F(ProviderHttp, openai_call_round_trips_and_is_recorded) {
   ASSERT_EQ(recorded.size(), 1u);
   EXPECT_EQ(recorded[0]["path"], "/v1/chat/completions");
   EXPECT_EQ(recorded[0]["body"], json::parse(req.body));
-  EXPECT_EQ(recorded[0]["api_key_sha256"], sha256_hex(kKey));
+  EXPECT_EQ(recorded[0]["api_key_sha256"], test::sha256_hex(kKey));
   EXPECT_FALSE(recorded[0]["headers"].contains("authorization"));
   EXPECT_FALSE(recorded[0]["headers"].contains("expect"));
 }
@@ -119,7 +106,7 @@ TEST_F(ProviderHttp, anthropic_call_round_trips_with_its_headers) {
   EXPECT_EQ(out.finish_reason, "length");
   const json recorded = json::parse(fixture().control("/__requests"));
   EXPECT_EQ(recorded[0]["headers"]["anthropic-version"], "2023-06-01");
-  EXPECT_EQ(recorded[0]["api_key_sha256"], sha256_hex(kKey));
+  EXPECT_EQ(recorded[0]["api_key_sha256"], test::sha256_hex(kKey));
   EXPECT_EQ(recorded[0]["body"]["system"], "be brief");
 }
 
