@@ -49,8 +49,8 @@ struct RequestLimits {
 };
 
 // Validates an OpenAI chat request: "messages" (a non-empty array of {role, content} objects with
-// string content) and the members of ChatRequest; "stream": false and "n": 1 are accepted and
-// dropped. Any other member is refused, so that nothing reaches the provider unredacted.
+// string content; a message's optional "name" is dropped) and the members of ChatRequest;
+// "stream": false and "n": 1 are accepted and dropped. Any other member is refused, so that nothing reaches the provider unredacted.
 // Throws Error(kInvalidRequest) whose message names the member at fault, never its value.
 ChatRequest parse_request(const nlohmann::json& request, const RequestLimits& limits = {});
 // The same from JSON text (jsonb's text form); text that is not JSON, or far longer than the
