@@ -17,6 +17,7 @@ void stats_init();
 void log_scrub_init();
 void tenancy_init();
 void classify_init();
+void retention_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -38,6 +39,7 @@ void _PG_init(void) {
   pgp::stats_init();
   pgp::tenancy_init();
   pgp::classify_init();
+  pgp::retention_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.
