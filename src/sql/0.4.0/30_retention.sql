@@ -186,6 +186,7 @@ REVOKE ALL ON FUNCTION privacy._retention_fk(regclass, regclass) FROM PUBLIC;
 CREATE FUNCTION privacy.set_retention_child(child regclass, parent regclass,
     hold_column name DEFAULT NULL, subject_column name DEFAULT NULL) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
 BEGIN
   PERFORM privacy._require_table(child);
   IF (SELECT relkind FROM pg_class WHERE oid = child) = 'p' THEN
@@ -328,7 +329,7 @@ BEGIN
                                privacy._held_sql(c, x || '_c'));
     END IF;
   END LOOP;
-  RETURN coalesce(array_to_string(parts, ' OR '), 'false');
+  RETURN CASE WHEN cardinality(parts) = 0 THEN 'false' ELSE array_to_string(parts, ' OR ') END;
 END $$;
 REVOKE ALL ON FUNCTION privacy._held_sql(privacy.retention_policies, text) FROM PUBLIC;
 
