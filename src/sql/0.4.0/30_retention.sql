@@ -164,8 +164,8 @@ COMMENT ON FUNCTION privacy.set_retention(regclass, name, interval, name, name, 
   'purges rows older than keep (or their tenant''s or region''s period), batch by batch; idempotent';
 REVOKE ALL ON FUNCTION privacy.set_retention(regclass, name, interval, name, name, integer, name) FROM PUBLIC;
 
--- The foreign key from child to parent: (child columns, parent columns), exactly one.
-CREATE FUNCTION privacy._retention_fk(child regclass, parent regclass, OUT child_cols text, OUT parent_cols text)
+-- The foreign key from child to parent: its child and parent columns, in order; exactly one.
+CREATE FUNCTION privacy._retention_fk(child regclass, parent regclass, OUT child_cols name[], OUT parent_cols name[])
   LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE n int;
 BEGIN
@@ -174,7 +174,7 @@ BEGIN
     RAISE EXCEPTION '% has % foreign keys to %', child, n, parent
       USING ERRCODE = 'PV405', HINT = 'A child is registered under the parent it references with exactly one foreign key.';
   END IF;
-  SELECT string_agg(format('%I', ca.attname), ', ' ORDER BY k.i), string_agg(format('%I', pa.attname), ', ' ORDER BY k.i)
+  SELECT array_agg(ca.attname ORDER BY k.i), array_agg(pa.attname ORDER BY k.i)
     INTO child_cols, parent_cols
     FROM pg_constraint c, unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(ck, pk, i)
     JOIN pg_attribute ca ON ca.attrelid = child AND ca.attnum = k.ck
@@ -182,6 +182,14 @@ BEGIN
    WHERE c.contype = 'f' AND c.conrelid = child AND c.confrelid = parent;
 END $$;
 REVOKE ALL ON FUNCTION privacy._retention_fk(regclass, regclass) FROM PUBLIC;
+
+-- "a.c1, a.c2" (or "c1, c2" without alias), quoted as identifiers.
+CREATE FUNCTION privacy._column_list(cols name[], alias text DEFAULT NULL) RETURNS text
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT string_agg(CASE WHEN alias IS NULL THEN format('%I', c) ELSE format('%I.%I', alias, c) END, ', ' ORDER BY i)
+    FROM unnest(cols) WITH ORDINALITY u(c, i)
+$$;
+REVOKE ALL ON FUNCTION privacy._column_list(name[], text) FROM PUBLIC;
 
 CREATE FUNCTION privacy.set_retention_child(child regclass, parent regclass,
     hold_column name DEFAULT NULL, subject_column name DEFAULT NULL) RETURNS void
@@ -322,10 +330,7 @@ BEGIN
     fk := privacy._retention_fk(c.table_name, pol.table_name);
     IF privacy._held_sql(c, x || '_c') <> 'false' THEN
       parts := parts || format('EXISTS (SELECT FROM %s %I WHERE (%s) = (%s) AND (%s))', c.table_name, x || '_c',
-                               (SELECT string_agg(format('%I.%s', x || '_c', col), ', ')
-                                  FROM unnest(string_to_array(fk.child_cols, ', ')) col),
-                               (SELECT string_agg(format('%I.%s', x, col), ', ')
-                                  FROM unnest(string_to_array(fk.parent_cols, ', ')) col),
+                               privacy._column_list(fk.child_cols, x || '_c'), privacy._column_list(fk.parent_cols, x),
                                privacy._held_sql(c, x || '_c'));
     END IF;
   END LOOP;
@@ -425,7 +430,7 @@ BEGIN
             ORDER BY table_name::oid LOOP
     fk := privacy._retention_fk(c, parent);
     EXECUTE format('SELECT ARRAY(SELECT ctid FROM ONLY %s WHERE (%s) IN (SELECT %s FROM ONLY %s WHERE ctid = ANY ($1)) FOR UPDATE)',
-                   c, fk.child_cols, fk.parent_cols, source)
+                   c, privacy._column_list(fk.child_cols), privacy._column_list(fk.parent_cols), source)
       INTO child_victims USING victims;
     IF cardinality(child_victims) > 0 THEN
       PERFORM privacy._purge_children(c, c, child_victims);
