@@ -7,7 +7,7 @@
 # latency while the purge ran (the lock waits the purge causes).
 # Usage: bash test/bench/retention_bench.sh [TOTAL rows, default 1000000] [EXPIRED rows, default 100000]
 #   WINDOW=seconds the writer runs around each purge (default 30); CLIENTS=writer clients (default 2);
-#   BATCH=purge batch_size (default 5000). PGBIN may point at another PostgreSQL installation.
+#   BATCH=purge batch_size (default 5000). PGP_PGBIN may name another PostgreSQL installation.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
