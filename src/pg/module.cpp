@@ -16,6 +16,7 @@ void redact_engine_init();
 void stats_init();
 void log_scrub_init();
 void tenancy_init();
+void audit_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -36,6 +37,7 @@ void _PG_init(void) {
   pgp::log_scrub_init();
   pgp::stats_init();
   pgp::tenancy_init();
+  pgp::audit_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.

@@ -8,6 +8,8 @@ namespace pgp {
 
 // The verified tenant, or nullptr without a (still valid) context. Never throws or ereports.
 const char* current_tenant_or_null() noexcept;
+// The verified subject, or nullptr without a (still valid) context. Never throws or ereports.
+const char* current_subject_or_null() noexcept;
 
 void tenancy_init();  // GUCs, transaction callbacks and the DISCARD ALL hook; from _PG_init
 

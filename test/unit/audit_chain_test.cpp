@@ -127,5 +127,35 @@ TEST(AuditChain, detects_a_fully_rewritten_chain_against_the_exported_head) {
   EXPECT_FALSE(verify(recs, 5, head).ok);
 }
 
+TEST(AuditChain, detects_a_rewritten_chain_that_grew_past_the_exported_head) {
+  auto recs = make_chain(5);
+  const Hash head3 = recs[2].hash;
+  Hash prev{};
+  recs[0].fields[0] = std::string_view("rewritten");
+  for (auto& rec : recs) {
+    rec.prev_hash = prev;
+    rec.hash = chain_hash(prev, canonical(rec.fields));
+    prev = rec.hash;
+  }
+  Verifier v(Hash{}, 1);
+  v.expect_head(3, head3);
+  for (const auto& r : recs)
+    if (!v.feed(r)) break;
+  auto r = v.finish(3, head3);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_id, 3);
+  EXPECT_NE(r.reason.find("rewritten"), std::string::npos);
+}
+
+TEST(AuditChain, an_intact_chain_that_grew_past_the_head_verifies) {
+  auto recs = make_chain(5);
+  Verifier v(Hash{}, 1);
+  v.expect_head(3, recs[2].hash);
+  for (const auto& r : recs) ASSERT_TRUE(v.feed(r));
+  auto r = v.finish(3, recs[2].hash);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.checked, 5);
+}
+
 }  // namespace
 }  // namespace pgp::core::audit

@@ -96,6 +96,10 @@ bool Verifier::feed(const StoredRecord& r) {
     fail(r.id, "record content does not match its hash (changed)");
     return false;
   }
+  if (head_ && r.id == head_->id && r.hash != head_->hash) {
+    fail(r.id, "the chain does not reach the exported head's hash (rewritten)");
+    return false;
+  }
   prev_ = r.hash;
   last_id_ = r.id;
   ++next_id_;

@@ -51,6 +51,10 @@ class Verifier {
   // `start_id`: the id the first record must have (ids are dense in chain order).
   Verifier(const Hash& start_prev, std::int64_t start_id) : prev_(start_prev), next_id_(start_id) {}
 
+  // Before feeding: a head exported earlier. The record with that id, when it is fed, must carry
+  // exactly that hash, so a rewritten chain that has grown past the head is caught there too.
+  void expect_head(std::int64_t id, const Hash& hash) { head_ = ExpectedHead{id, hash}; }
+
   // Returns false once a record fails; the result then names it and the reason.
   bool feed(const StoredRecord& r);
 
@@ -62,7 +66,12 @@ class Verifier {
   const Hash& last_hash() const { return prev_; }
 
  private:
+  struct ExpectedHead {
+    std::int64_t id;
+    Hash hash;
+  };
   void fail(std::int64_t id, std::string reason);
+  std::optional<ExpectedHead> head_;
   Hash prev_;
   std::int64_t next_id_;
   std::int64_t last_id_ = 0;
