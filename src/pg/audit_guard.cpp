@@ -56,7 +56,7 @@ Datum pgp_audit_guard(PG_FUNCTION_ARGS) {
   if (!allowed)
     ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '1')),
                     errmsg("privacy.%s is append-only", rel),
-                    errdetail("Records are added by privacy.audit_seal() and removed by privacy.audit_purge() only."),
+                    errdetail("Only privacy.audit_seal() and privacy.audit_purge() write to the audit tables."),
                     errhint("The extension owner can switch maintenance on with privacy.audit_maintenance(true, "
                             "reason); the switch is itself audited.")));
   if (TRIGGER_FIRED_FOR_STATEMENT(ev)) return PointerGetDatum(nullptr);

@@ -185,7 +185,7 @@ std::int64_t purge(Datum older_than, bool older_than_null) {
   pg_call([&] {
     SPI_execute_with_args("SELECT privacy._audit_record('retention', 'PURGE', NULL, jsonb_build_object("
                           "'purged', (SELECT purged FROM privacy.audit_checkpoints WHERE id = $1), "
-                          "'checkpoint_id', $1, 'older_than', $2::text))",
+                          "'checkpoint_id', $1, 'older_than_seconds', extract(epoch FROM $2)::bigint))",
                           2, types, args, nullptr, false, 0);
   });
   return purged;
