@@ -86,6 +86,11 @@ core::audit::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std:
                                        std::optional<std::int64_t> head_id,
                                        const std::optional<core::audit::Hash>& head_hash);
 
+// The bytes of a text or bytea Datum. Detoasts (through pg_call) only when the value is
+// compressed or external: values computed by a query never are, and the verifier reads 14 per
+// record. Inside guarded().
+std::string_view varlena_view(Datum d);
+
 // Records read or written per SPI batch by the sealer and the verifier.
 inline constexpr long kBatch = 10000;
 

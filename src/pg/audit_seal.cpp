@@ -41,11 +41,6 @@ Datum hash_datum(const ca::Hash& h) {
   return PointerGetDatum(b);
 }
 
-std::string_view text_of(Datum d) {
-  text* t = pgp::pg_call([&] { return DatumGetTextPP(d); });
-  return {VARDATA_ANY(t), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(t))};
-}
-
 // The head the next record chains from: the last sealed record, else the latest checkpoint.
 pgp::audit::ChainStart head() {
   pgp::pg_call([] { SPI_execute("SELECT id, hash FROM privacy.audit_log ORDER BY id DESC LIMIT 1", false, 1); });
@@ -53,10 +48,8 @@ pgp::audit::ChainStart head() {
   pgp::audit::ChainStart h;
   bool null;
   h.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null));
-  bytea* b = pgp::pg_call([&] {
-    return DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &null));
-  });
-  if (VARSIZE_ANY_EXHDR(b) == h.hash.size()) memcpy(h.hash.data(), VARDATA_ANY(b), h.hash.size());
+  const std::string_view b = pgp::audit::varlena_view(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &null));
+  if (b.size() == h.hash.size()) memcpy(h.hash.data(), b.data(), h.hash.size());
   return h;
 }
 
@@ -97,7 +90,7 @@ std::int64_t seal() {
       for (int f = 0; f < pgp::audit::kCanonicalCount; ++f) {
         bool null;
         Datum d = SPI_getbinval(tup, tt->tupdesc, kTyped + 1 + f, &null);
-        fields[1 + f] = null ? ca::Field() : ca::Field(text_of(d));
+        fields[1 + f] = null ? ca::Field() : ca::Field(pgp::audit::varlena_view(d));
       }
       const ca::Hash hash = ca::chain_hash(h.hash, ca::canonical(fields));
       values[0] = Int64GetDatum(id);

@@ -22,17 +22,18 @@ namespace {
 
 ca::Hash hash_of(Datum d) {
   ca::Hash h{};
-  bytea* b = pg_call([&] { return DatumGetByteaPP(d); });
-  if (VARSIZE_ANY_EXHDR(b) == h.size()) memcpy(h.data(), VARDATA_ANY(b), h.size());
+  const std::string_view b = varlena_view(d);
+  if (b.size() == h.size()) memcpy(h.data(), b.data(), h.size());
   return h;  // a malformed stored hash stays all-zero and fails the comparison
 }
 
-std::string_view text_of(Datum d) {
-  text* t = pg_call([&] { return DatumGetTextPP(d); });
-  return {VARDATA_ANY(t), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(t))};
-}
-
 }  // namespace
+
+std::string_view varlena_view(Datum d) {
+  struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+  if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) v = pg_call([&] { return pg_detoast_datum_packed(v); });
+  return {VARDATA_ANY(v), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(v))};
+}
 
 ChainStart chain_start() {
   ChainStart s;
@@ -93,7 +94,7 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
       rec.hash = hash_of(SPI_getbinval(tup, desc, 3, &null));
       for (int f = 0; f <= kCanonicalCount; ++f) {
         Datum d = SPI_getbinval(tup, desc, 4 + f, &null);
-        rec.fields[f] = null ? ca::Field() : ca::Field(text_of(d));
+        rec.fields[f] = null ? ca::Field() : ca::Field(varlena_view(d));
       }
       going = verifier.feed(rec);
     }

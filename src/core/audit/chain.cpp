@@ -4,7 +4,6 @@
 
 #include <openssl/evp.h>
 
-#include <memory>
 
 namespace pgp::core::audit {
 
@@ -34,14 +33,27 @@ std::string canonical(const std::vector<Field>& fields) {
   return out;
 }
 
+namespace {
+// SHA-256 fetched once and one reusable context per thread: fetching the algorithm and
+// allocating a context for every record cost more than hashing it.
+struct Sha256 {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Sha256() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+};
+}  // namespace
+
 Hash chain_hash(const Hash& prev, std::string_view canonical_record) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local Sha256 sha;
   Hash out{};
   unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), prev.data(), prev.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), canonical_record.data(), canonical_record.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size())
+  if (!sha.md || !sha.ctx || EVP_DigestInit_ex2(sha.ctx, sha.md, nullptr) != 1 ||
+      EVP_DigestUpdate(sha.ctx, prev.data(), prev.size()) != 1 ||
+      EVP_DigestUpdate(sha.ctx, canonical_record.data(), canonical_record.size()) != 1 ||
+      EVP_DigestFinal_ex(sha.ctx, out.data(), &len) != 1 || len != out.size())
     throw Error(sqlstate::kInternal, "SHA-256 failed in the audit chain");
   return out;
 }
