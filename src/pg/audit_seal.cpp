@@ -10,6 +10,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
 }
 
 PGP_FUNCTION(pgp_audit_seal)
@@ -68,6 +69,8 @@ std::int64_t seal() {
   });
   std::int64_t sealed = 0;
   std::vector<ca::Field> fields(1 + pgp::audit::kCanonicalCount);
+  Datum row[kTyped + pgp::audit::kCanonicalCount];
+  bool row_nulls[kTyped + pgp::audit::kCanonicalCount];
   for (;;) {
     pg_call([&] { SPI_cursor_fetch(portal, true, pgp::audit::kBatch); });
     SPITupleTable* tt = SPI_tuptable;
@@ -76,22 +79,23 @@ std::int64_t seal() {
     MemoryContext old = CurrentMemoryContext;
     for (std::uint64_t i = 0; i < n; ++i) {
       MemoryContextSwitchTo(batch_cxt);  // SPI_execute_plan leaves SPI's own context current
-      HeapTuple tup = tt->vals[i];
+      // One pass over the tuple: the typed columns go to the INSERT as they are, the canonical
+      // texts into the hash.
+      heap_deform_tuple(tt->vals[i], tt->tupdesc, row, row_nulls);
       Datum values[16];
       char nulls[16];
       for (int c = 0; c < kTyped; ++c) {
-        bool null;
-        values[1 + c] = SPI_getbinval(tup, tt->tupdesc, c + 1, &null);
-        nulls[1 + c] = null ? 'n' : ' ';
+        values[1 + c] = row[c];
+        nulls[1 + c] = row_nulls[c] ? 'n' : ' ';
       }
       const std::int64_t id = ++h.id;
       const std::string id_text = std::to_string(id);
       fields[0] = id_text;
-      for (int f = 0; f < pgp::audit::kCanonicalCount; ++f) {
-        bool null;
-        Datum d = SPI_getbinval(tup, tt->tupdesc, kTyped + 1 + f, &null);
-        fields[1 + f] = null ? ca::Field() : ca::Field(pgp::audit::varlena_view(d));
-      }
+      for (int f = 0; f < pgp::audit::kCanonicalCount; ++f)
+        if (f != pgp::audit::kAtColumn)
+          fields[1 + f] = row_nulls[kTyped + f] ? ca::Field() : ca::Field(pgp::audit::varlena_view(row[kTyped + f]));
+      const std::string at_text = ca::utc_timestamp(DatumGetTimestampTz(row[kTyped + pgp::audit::kAtColumn]));
+      fields[1 + pgp::audit::kAtColumn] = at_text;
       const ca::Hash hash = ca::chain_hash(h.hash, ca::canonical(fields));
       values[0] = Int64GetDatum(id);
       nulls[0] = ' ';

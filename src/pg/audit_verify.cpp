@@ -10,6 +10,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
 }
 
 PGP_FUNCTION(pgp_audit_verify)
@@ -79,6 +80,10 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
   });
   ca::StoredRecord rec;
   rec.fields.resize(1 + kCanonicalCount);
+  constexpr int kColumns = 4 + kCanonicalCount;
+  Datum values[kColumns];
+  bool nulls[kColumns];
+  std::string at_text;
   bool going = true;
   while (going) {
     pg_call([&] { SPI_cursor_fetch(portal, true, kBatch); });
@@ -86,16 +91,15 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
     const std::uint64_t n = SPI_processed;
     if (n == 0) break;
     for (std::uint64_t i = 0; i < n && going; ++i) {
-      HeapTuple tup = tt->vals[i];
-      TupleDesc desc = tt->tupdesc;
-      bool null;
-      rec.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &null));
-      rec.prev_hash = hash_of(SPI_getbinval(tup, desc, 2, &null));
-      rec.hash = hash_of(SPI_getbinval(tup, desc, 3, &null));
-      for (int f = 0; f <= kCanonicalCount; ++f) {
-        Datum d = SPI_getbinval(tup, desc, 4 + f, &null);
-        rec.fields[f] = null ? ca::Field() : ca::Field(varlena_view(d));
-      }
+      // One pass over the tuple: attribute-by-attribute access would rescan it per column.
+      heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
+      rec.id = DatumGetInt64(values[0]);
+      rec.prev_hash = hash_of(values[1]);
+      rec.hash = hash_of(values[2]);
+      for (int f = 0; f <= kCanonicalCount; ++f)
+        if (f != 1 + kAtColumn) rec.fields[f] = nulls[3 + f] ? ca::Field() : ca::Field(varlena_view(values[3 + f]));
+      at_text = ca::utc_timestamp(DatumGetTimestampTz(values[4 + kAtColumn]));
+      rec.fields[1 + kAtColumn] = at_text;
       going = verifier.feed(rec);
     }
     pg_call([&] { SPI_freetuptable(tt); });

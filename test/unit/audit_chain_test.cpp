@@ -56,6 +56,16 @@ TEST(AuditChain, chain_hash_is_sha256_of_prev_and_record) {
   EXPECT_NE(chain_hash(Hash{}, "abc"), chain_hash(other, "abc"));
 }
 
+TEST(AuditChain, utc_timestamp_matches_postgres_to_char) {
+  // Values checked against SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"').
+  EXPECT_EQ(utc_timestamp(0), "2000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(utc_timestamp(-1), "1999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(utc_timestamp(817'334'432'123'456LL), "2025-11-24T21:20:32.123456Z");
+  EXPECT_EQ(utc_timestamp(63'072'000'000'000LL), "2001-12-31T00:00:00.000000Z");
+  EXPECT_EQ(utc_timestamp(5'097'600'000'000LL), "2000-02-29T00:00:00.000000Z");  // leap day
+  EXPECT_EQ(utc_timestamp(-946'684'800'000'000LL), "1970-01-01T00:00:00.000000Z");
+}
+
 TEST(AuditChain, intact_chain_verifies) {
   auto recs = make_chain(5);
   auto r = verify(recs, 5, recs.back().hash);

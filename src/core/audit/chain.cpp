@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include <cstdio>
+
 
 namespace pgp::core::audit {
 
@@ -56,6 +58,34 @@ Hash chain_hash(const Hash& prev, std::string_view canonical_record) {
       EVP_DigestFinal_ex(sha.ctx, out.data(), &len) != 1 || len != out.size())
     throw Error(sqlstate::kInternal, "SHA-256 failed in the audit chain");
   return out;
+}
+
+std::string utc_timestamp(std::int64_t micros_since_2000) {
+  constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000;
+  std::int64_t days = micros_since_2000 / kMicrosPerDay;
+  std::int64_t rest = micros_since_2000 % kMicrosPerDay;
+  if (rest < 0) {
+    rest += kMicrosPerDay;
+    --days;
+  }
+  // Civil date from a day count (Howard Hinnant's days_from_civil, inverted); 2000-01-01 is
+  // day 10957 after 1970-01-01.
+  const std::int64_t z = days + 10957 + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2);
+  const std::int64_t secs = rest / 1000000, micros = rest % 1000000;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(year),
+                static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                static_cast<long long>(micros));
+  return buf;
 }
 
 std::string to_hex(const Hash& h) {

@@ -25,6 +25,11 @@ std::string canonical(const std::vector<Field>& fields);
 // SHA-256(prev || canonical). The first record of a chain uses the all-zero hash as prev.
 Hash chain_hash(const Hash& prev, std::string_view canonical_record);
 
+// A PostgreSQL timestamptz (microseconds since 2000-01-01 00:00:00 UTC) as canonical text:
+// "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC, the same text as SQL's
+// to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') for years 1 to 9999.
+std::string utc_timestamp(std::int64_t micros_since_2000);
+
 std::string to_hex(const Hash& h);
 // Parses 64 hex digits; nullopt on anything else.
 std::optional<Hash> from_hex(std::string_view hex);
