@@ -22,5 +22,16 @@ TEST(AuditHmac, different_keys_give_different_macs) {
   EXPECT_EQ(hmac_sha256_hex("k", "").size(), 64u);
 }
 
+TEST(AuditHmac, alternating_keys_each_give_their_own_mac) {
+  // The context is kept keyed between calls: a change of key must take effect every time.
+  const std::string k1(32, 'a'), k2(32, 'b');
+  const std::string m1 = hmac_sha256_hex(k1, "v"), m2 = hmac_sha256_hex(k2, "v");
+  EXPECT_EQ(hmac_sha256_hex(k1, "v"), m1);
+  EXPECT_EQ(hmac_sha256_hex(k2, "v"), m2);
+  EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hmac_sha256_hex(k1, "v"), m1);
+}
+
 }  // namespace
 }  // namespace pgp::core::audit
