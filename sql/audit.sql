@@ -164,6 +164,20 @@ SELECT ok FROM privacy.audit_verify();
 RESET ROLE;
 REVOKE privacy_auditor FROM reg_audit_app;
 
+-- Partitioned tables: PostgreSQL clones the row trigger to each partition; audit() gives each
+-- current partition its own TRUNCATE trigger. Rows are recorded under the partition's name.
+CREATE TABLE reg_part (id int PRIMARY KEY, body text) PARTITION BY RANGE (id);
+CREATE TABLE reg_part_1 PARTITION OF reg_part FOR VALUES FROM (0) TO (100);
+SELECT privacy.audit('reg_part');
+INSERT INTO reg_part VALUES (1, 'x');
+TRUNCATE reg_part_1;
+SELECT kind, action, table_name, pk FROM privacy.audit_queue
+ WHERE kind = 'dml' AND table_name LIKE 'public.reg_part%' ORDER BY qid;
+SELECT privacy.unaudit('reg_part');
+SELECT count(*) AS triggers_left FROM pg_trigger
+ WHERE tgrelid IN ('reg_part'::regclass, 'reg_part_1'::regclass) AND tgname LIKE 'privacy_audit%';
+DROP TABLE reg_part;
+
 -- unaudit(): the triggers go, the registry row goes; dropping an audited table unregisters it.
 SELECT privacy.unaudit('reg_msgs');
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'reg_msgs'::regclass;

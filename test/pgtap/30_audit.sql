@@ -54,7 +54,7 @@ CREATE FUNCTION pg_temp.log_contains(needle text) RETURNS bigint LANGUAGE sql AS
 $$;
 CREATE FUNCTION pg_temp.bad() RETURNS bigint LANGUAGE sql AS $$ SELECT first_bad_id FROM privacy.audit_verify() $$;
 
-SELECT plan(60);
+SELECT plan(62);
 
 -- 1. 'none' mode, as the application with a verified context: who, what, which columns; no value.
 SET ROLE asuite_app;
@@ -139,6 +139,14 @@ SELECT results_eq(
   'DDL is recorded with command tag, object type and identity');
 SELECT is((SELECT count(*) FROM privacy.audit_queue WHERE kind = 'ddl' AND detail::text ILIKE '%add column%'), 0::bigint,
           'DDL records never hold statement text');
+-- A failure to record DDL must not break the DDL: the queue is given a column the writer does
+-- not expect (so every append fails), inside a transaction that is rolled back.
+BEGIN;
+ALTER TABLE privacy.audit_queue ADD COLUMN unexpected int;
+SELECT lives_ok('CREATE TABLE asuite.ddl_despite_failure (id int)', 'DDL goes on when it cannot be recorded');
+SELECT throws_ok('INSERT INTO asuite.msgs VALUES (99, NULL, NULL, NULL)', 'XX000', NULL,
+                 'but an audited write cannot go unrecorded: it fails');
+ROLLBACK;
 DELETE FROM privacy.rules WHERE name = 'asuite-ticket';
 DELETE FROM privacy.signing_keys WHERE kid = 'asuite-key';
 DELETE FROM privacy.dictionaries WHERE name = 'asuite-dict';
