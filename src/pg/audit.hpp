@@ -53,8 +53,11 @@ void owner_end(const OwnerScope& s);
 void require_read_committed(const char* fn);
 
 // Takes the lock that serializes sealers and purges (SHARE ROW EXCLUSIVE on
-// privacy.audit_checkpoints: self-conflicting, readers never wait). Inside SPI.
+// privacy.audit_checkpoints: self-conflicting, readers never wait), then makes a snapshot taken
+// after it active, so that read-only SPI queries (the head, the checkpoint, the verifier) see
+// what the previous holder committed. Inside SPI; end_chain() pops the snapshot.
 void lock_chain();
+void end_chain();
 
 // The hashed fields after the id, in hashing order. One projection for the sealer (over the rows
 // it moves) and the verifier (over the log), so both hash the same bytes. Every cast is

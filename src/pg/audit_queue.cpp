@@ -12,6 +12,7 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 }
@@ -114,7 +115,11 @@ void require_read_committed(const char* fn) {
 void lock_chain() {
   if (SPI_execute("LOCK TABLE privacy.audit_checkpoints IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
     elog(ERROR, "pg_privacy: could not lock the audit chain");
+  CommandCounterIncrement();
+  PushActiveSnapshot(GetTransactionSnapshot());
 }
+
+void end_chain() { PopActiveSnapshot(); }
 
 const unsigned char* hmac_key() {
   if (g_key_valid) return g_key;

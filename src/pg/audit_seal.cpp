@@ -20,7 +20,7 @@ namespace ca = pgp::core::audit;
 
 namespace {
 
-// The queue's typed columns (copied into the log as they are), then the canonical text of each.
+// The queue's typed columns (copied into the log as they are), then the canonical projection.
 const std::string kMoveQuery =
     std::string("WITH moved AS (DELETE FROM privacy.audit_queue RETURNING *) "
                 "SELECT qid, at, xid, tenant, subject, role, action, kind, table_name, pk, changed_columns, "
@@ -117,6 +117,7 @@ std::int64_t seal() {
   }
   pg_call([&] { SPI_cursor_close(portal); });
   pgp::audit::set_pass(pgp::audit::Pass::Seal, false);
+  pg_call(pgp::audit::end_chain);
   return sealed;
 }
 
@@ -156,7 +157,10 @@ std::int64_t purge(Datum older_than, bool older_than_null) {
         "WHERE at >= now() - $1), (SELECT max(id) + 1 FROM privacy.audit_log)) ORDER BY id DESC LIMIT 1",
         1, &type, &older_than, nullptr, false, 1);
   });
-  if (SPI_processed == 0) return 0;
+  if (SPI_processed == 0) {
+    pg_call(pgp::audit::end_chain);
+    return 0;
+  }
   bool null;
   const std::int64_t last = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null));
   // A checkpoint vouches for everything before it: refuse to purge a prefix that does not verify.
@@ -185,6 +189,7 @@ std::int64_t purge(Datum older_than, bool older_than_null) {
                           "'checkpoint_id', $1, 'older_than_seconds', extract(epoch FROM $2)::bigint))",
                           2, types, args, nullptr, false, 0);
   });
+  pg_call(pgp::audit::end_chain);
   return purged;
 }
 

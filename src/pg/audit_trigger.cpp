@@ -26,21 +26,20 @@ namespace cr = pgp::core::redact;
 namespace {
 
 enum class ValuesMode { None, Redacted, Hmac };
-using Mode = ValuesMode;
 
-Mode parse_mode(const char* s) {
-  if (strcmp(s, "none") == 0) return Mode::None;
-  if (strcmp(s, "redacted") == 0) return Mode::Redacted;
-  if (strcmp(s, "hmac") == 0) return Mode::Hmac;
+ValuesMode parse_mode(const char* s) {
+  if (strcmp(s, "none") == 0) return ValuesMode::None;
+  if (strcmp(s, "redacted") == 0) return ValuesMode::Redacted;
+  if (strcmp(s, "hmac") == 0) return ValuesMode::Hmac;
   ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid audit values mode"),
                   errhint("The values mode is 'none', 'redacted' or 'hmac'.")));
-  return Mode::None;
+  return ValuesMode::None;
 }
 
 // What a value becomes in the log: its redacted text or its keyed HMAC (hex). Returns palloc'd.
-char* transform(Mode mode, const char* value, const cr::Engine* eng, const unsigned char* key) {
+char* transform(ValuesMode mode, const char* value, const cr::Engine* eng, const unsigned char* key) {
   return pgp::guarded([&]() -> char* {
-    if (mode == Mode::Hmac)
+    if (mode == ValuesMode::Hmac)
       return pgp::make_cstring(pgp::core::audit::hmac_sha256_hex(
           std::string_view(reinterpret_cast<const char*>(key), pgp::audit::kHmacKeyBytes), value));
     cr::RedactOptions opts;
@@ -67,7 +66,7 @@ void push_string(JsonbParseState** st, JsonbIteratorToken tok, const char* s) {
 
 // Builds a jsonb object {column: text} over the attributes in `attrs` (1-based) that are not
 // NULL in `tup`; each value is kept (mode None) or transformed. NULL when no attribute is set.
-Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, Mode mode, bool* isnull,
+Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, ValuesMode mode, bool* isnull,
                     const cr::Engine* eng, const unsigned char* key) {
   JsonbParseState* st = nullptr;
   pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
@@ -79,7 +78,7 @@ Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, Mode
     if (null) continue;
     const char* text = output_text(v, att->atttypid);
     push_string(&st, WJB_KEY, NameStr(att->attname));
-    push_string(&st, WJB_VALUE, mode == Mode::None ? text : transform(mode, text, eng, key));
+    push_string(&st, WJB_VALUE, mode == ValuesMode::None ? text : transform(mode, text, eng, key));
     ++pushed;
   }
   JsonbValue* res = pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
@@ -134,7 +133,7 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
     return PointerGetDatum(nullptr);
   }
 
-  const cr::Engine* eng = mode == Mode::Redacted ? &pgp::redact_engine() : nullptr;
+  const cr::Engine* eng = mode == ValuesMode::Redacted ? &pgp::redact_engine() : nullptr;
   const unsigned char* key = nullptr;
   HeapTuple newtup = TRIGGER_FIRED_BY_UPDATE(ev) ? td->tg_newtuple : td->tg_trigtuple;
   HeapTuple oldtup = TRIGGER_FIRED_BY_INSERT(ev) ? nullptr : td->tg_trigtuple;
@@ -148,8 +147,8 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
     int n = 0;
     for (int m = -1; (m = bms_next_member(pkattrs, m)) >= 0;)
       attrs[n++] = m + FirstLowInvalidHeapAttributeNumber;
-    if (mode == Mode::Hmac) key = pgp::audit::hmac_key();
-    rec.pk = values_object(row, desc, attrs, n, mode == Mode::Hmac ? Mode::Hmac : Mode::None, &rec.pk_null,
+    if (mode == ValuesMode::Hmac) key = pgp::audit::hmac_key();
+    rec.pk = values_object(row, desc, attrs, n, mode == ValuesMode::Hmac ? ValuesMode::Hmac : ValuesMode::None, &rec.pk_null,
                            eng, key);
   }
 
@@ -178,8 +177,8 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
   }
 
   // Values, only when asked: the changed columns on INSERT and UPDATE, every column on DELETE.
-  if (mode != Mode::None) {
-    if (mode == Mode::Hmac && !key) key = pgp::audit::hmac_key();
+  if (mode != ValuesMode::None) {
+    if (mode == ValuesMode::Hmac && !key) key = pgp::audit::hmac_key();
     if (TRIGGER_FIRED_BY_DELETE(ev)) {
       for (int i = 0; i < desc->natts; ++i)
         if (!TupleDescAttr(desc, i)->attisdropped) changed[nchanged++] = i + 1;
@@ -195,5 +194,5 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
 Datum pgp_audit_hmac(PG_FUNCTION_ARGS) {
   const char* value = text_to_cstring(PG_GETARG_TEXT_PP(0));
   const unsigned char* key = pgp::audit::hmac_key();
-  PG_RETURN_TEXT_P(cstring_to_text(transform(Mode::Hmac, value, nullptr, key)));
+  PG_RETURN_TEXT_P(cstring_to_text(transform(ValuesMode::Hmac, value, nullptr, key)));
 }
