@@ -27,6 +27,11 @@ bool g_seal = false;
 bool g_purge = false;
 bool g_maintenance = false;
 
+// The queue and its sequence, looked up once per backend (four catalog look-ups per record
+// otherwise) and forgotten when either relation's cache entry is invalidated (DROP EXTENSION).
+Oid g_queue = InvalidOid;
+Oid g_queue_seq = InvalidOid;
+
 unsigned char g_key[kHmacKeyBytes];
 bool g_key_valid = false;
 Oid g_settings_relid = InvalidOid;
@@ -48,6 +53,7 @@ void on_xact(XactEvent event, void*) {
 
 void on_relcache(Datum, Oid relid) {
   if (relid == InvalidOid || relid == g_settings_relid) g_key_valid = false;
+  if (relid == InvalidOid || relid == g_queue || relid == g_queue_seq) g_queue = g_queue_seq = InvalidOid;
 }
 
 constexpr int kQueueColumns = 13;
@@ -60,8 +66,11 @@ bool maintenance_on() { return g_maintenance; }
 void set_maintenance(bool on) { g_maintenance = on; }
 
 void queue_append(const QueueRecord& r) {
-  const Oid queue = privacy_relid("audit_queue");
-  const Oid seq = privacy_relid("audit_queue_qid_seq");
+  if (!OidIsValid(g_queue) || !OidIsValid(g_queue_seq)) {
+    g_queue = privacy_relid("audit_queue");
+    g_queue_seq = privacy_relid("audit_queue_qid_seq");
+  }
+  const Oid queue = g_queue, seq = g_queue_seq;
   if (!OidIsValid(queue) || !OidIsValid(seq))
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("pg_privacy's audit queue does not exist"),
                     errhint("Update the extension: ALTER EXTENSION pg_privacy UPDATE.")));
