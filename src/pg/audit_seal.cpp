@@ -69,6 +69,7 @@ std::int64_t seal() {
   });
   std::int64_t sealed = 0;
   std::vector<ca::Field> fields(1 + pgp::audit::kCanonicalCount);
+  std::string encoded;
   Datum row[kTyped + pgp::audit::kCanonicalCount];
   bool row_nulls[kTyped + pgp::audit::kCanonicalCount];
   for (;;) {
@@ -96,7 +97,8 @@ std::int64_t seal() {
           fields[1 + f] = row_nulls[kTyped + f] ? ca::Field() : ca::Field(pgp::audit::varlena_view(row[kTyped + f]));
       const std::string at_text = ca::utc_timestamp(DatumGetTimestampTz(row[kTyped + pgp::audit::kAtColumn]));
       fields[1 + pgp::audit::kAtColumn] = at_text;
-      const ca::Hash hash = ca::chain_hash(h.hash, ca::canonical(fields));
+      ca::canonical_into(fields, encoded);
+      const ca::Hash hash = ca::chain_hash(h.hash, encoded);
       values[0] = Int64GetDatum(id);
       nulls[0] = ' ';
       values[14] = hash_datum(h.hash);

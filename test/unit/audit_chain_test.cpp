@@ -40,6 +40,13 @@ TEST(AuditChain, canonical_distinguishes_null_empty_and_boundaries) {
   EXPECT_EQ(canonical({std::string_view("x")}), canonical({std::string_view("x")}));
 }
 
+TEST(AuditChain, canonical_into_reuses_the_buffer_and_matches_canonical) {
+  std::string buf = "left over from an earlier, longer record";
+  const std::vector<Field> f = {std::string_view("a"), std::nullopt};
+  canonical_into(f, buf);
+  EXPECT_EQ(buf, canonical(f));
+}
+
 TEST(AuditChain, hex_round_trip_and_refusals) {
   const Hash h = chain_hash(Hash{}, "abc");
   EXPECT_EQ(from_hex(to_hex(h)), h);

@@ -17,10 +17,10 @@ void put_be64(std::string& out, std::uint64_t v) {
 }
 }  // namespace
 
-std::string canonical(const std::vector<Field>& fields) {
+void canonical_into(const std::vector<Field>& fields, std::string& out) {
   std::size_t size = sizeof kVersion;
   for (const Field& f : fields) size += 9 + (f ? f->size() : 0);
-  std::string out;
+  out.clear();
   out.reserve(size);
   out.append(kVersion, sizeof kVersion);  // includes the NUL: the tag cannot run into a field
   for (const Field& f : fields) {
@@ -32,6 +32,11 @@ std::string canonical(const std::vector<Field>& fields) {
     put_be64(out, f->size());
     out.append(f->data(), f->size());
   }
+}
+
+std::string canonical(const std::vector<Field>& fields) {
+  std::string out;
+  canonical_into(fields, out);
   return out;
 }
 
@@ -134,7 +139,8 @@ bool Verifier::feed(const StoredRecord& r) {
     fail(r.id, "previous-hash link broken (a record before it was changed, inserted or reordered)");
     return false;
   }
-  if (chain_hash(prev_, canonical(r.fields)) != r.hash) {
+  canonical_into(r.fields, scratch_);
+  if (chain_hash(prev_, scratch_) != r.hash) {
     fail(r.id, "record content does not match its hash (changed)");
     return false;
   }

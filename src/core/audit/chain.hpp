@@ -21,6 +21,9 @@ using Field = std::optional<std::string_view>;
 // Version tag, then per field 0xFF for NULL or 0x00 + 8-byte big-endian length + bytes: no two
 // different field lists share an encoding (no separator can be forged inside a value).
 std::string canonical(const std::vector<Field>& fields);
+// The same into `out` (cleared first), reusing its capacity: the verifier and the sealer encode
+// one record after another.
+void canonical_into(const std::vector<Field>& fields, std::string& out);
 
 // SHA-256(prev || canonical). The first record of a chain uses the all-zero hash as prev.
 Hash chain_hash(const Hash& prev, std::string_view canonical_record);
@@ -77,6 +80,7 @@ class Verifier {
   };
   void fail(std::int64_t id, std::string reason);
   std::optional<ExpectedHead> head_;
+  std::string scratch_;  // the canonical encoding of the record being checked
   Hash prev_;
   std::int64_t next_id_;
   std::int64_t last_id_ = 0;
