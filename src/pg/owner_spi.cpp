@@ -11,8 +11,6 @@ extern "C" {
 
 namespace pgp {
 
-namespace {
-
 Oid privacy_schema_owner() {
   Oid nsp = get_namespace_oid("privacy", false);
   HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
@@ -21,6 +19,8 @@ Oid privacy_schema_owner() {
   ReleaseSysCache(tup);
   return owner;
 }
+
+namespace {
 
 RawRows copy_rows() {
   RawRows out;

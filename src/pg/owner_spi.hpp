@@ -19,6 +19,9 @@ struct RawRows {
 // purpose: it may ereport, so it is called with no C++ objects alive (before guarded()).
 void owner_queries(const char* const* queries, RawRows* results, int n);
 
+// The owner of schema privacy (the extension's owner): the identity configuration is read as.
+Oid privacy_schema_owner();
+
 // Oid of a relation in schema privacy (InvalidOid if it does not exist).
 Oid privacy_relid(const char* relname);
 

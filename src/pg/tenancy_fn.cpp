@@ -170,6 +170,7 @@ void ensure_keys_loaded() {
 namespace pgp {
 
 const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
+const char* current_subject_or_null() noexcept { return context_valid() ? g_ctx.subject.c_str() : nullptr; }
 
 bool context_is_verified() noexcept { return context_valid(); }
 

@@ -88,7 +88,7 @@ SELECT 'msgs' AS t, count(*) AS n FROM rsuite.msgs UNION ALL SELECT 'conv', coun
 UNION ALL SELECT 'events', count(*) FROM rsuite.events;
 CREATE TEMP TABLE preview AS SELECT * FROM privacy.purge_preview();
 
-SELECT plan(37);
+SELECT plan(39);
 
 -- Dry run.
 SELECT is((SELECT row(rows_expired, rows_held)::text FROM preview WHERE table_name = 'rsuite.msgs'::regclass AND tenant_id = 'acme'),
@@ -123,6 +123,12 @@ SELECT is((SELECT rows_deleted FROM privacy.purge_runs WHERE table_name = 'rsuit
           6::bigint, 'history: one run of acme counts its rows, batches of 2 added up');
 SELECT is((SELECT rows_deleted FROM privacy.purge_runs WHERE table_name = 'rsuite.msgs' AND tenant_id = 'initech' AND status = 'done'),
           1::bigint, 'history: one run per table and tenant');
+SELECT is((SELECT detail->>'rows_deleted' FROM privacy.audit_queue
+            WHERE kind = 'retention' AND action = 'PURGE' AND table_name = 'rsuite.msgs'
+              AND detail->>'tenant_id' = 'acme' AND detail->>'status' = 'done'),
+          '6', 'each finished run writes one audit record with its counts');
+SELECT is((SELECT count(*) FROM privacy.audit_queue WHERE kind = 'retention' AND action = 'PURGE'
+              AND (row_values IS NOT NULL OR pk IS NOT NULL)), 0::bigint, 'the purge audit record holds no row values');
 SELECT is((SELECT status FROM privacy.purge_runs WHERE pid = 0), 'interrupted',
           'a run left running by a purger that is gone is marked interrupted');
 SELECT ok((SELECT bool_and(ended_at >= started_at) FROM privacy.purge_runs WHERE status = 'done'), 'finished runs have an end');

@@ -40,6 +40,13 @@ TEST(AuditChain, canonical_distinguishes_null_empty_and_boundaries) {
   EXPECT_EQ(canonical({std::string_view("x")}), canonical({std::string_view("x")}));
 }
 
+TEST(AuditChain, canonical_into_reuses_the_buffer_and_matches_canonical) {
+  std::string buf = "left over from an earlier, longer record";
+  const std::vector<Field> f = {std::string_view("a"), std::nullopt};
+  canonical_into(f, buf);
+  EXPECT_EQ(buf, canonical(f));
+}
+
 TEST(AuditChain, hex_round_trip_and_refusals) {
   const Hash h = chain_hash(Hash{}, "abc");
   EXPECT_EQ(from_hex(to_hex(h)), h);
@@ -54,6 +61,16 @@ TEST(AuditChain, chain_hash_is_sha256_of_prev_and_record) {
   Hash other{};
   other[0] = 1;
   EXPECT_NE(chain_hash(Hash{}, "abc"), chain_hash(other, "abc"));
+}
+
+TEST(AuditChain, utc_timestamp_matches_postgres_to_char) {
+  // Values checked against SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"').
+  EXPECT_EQ(utc_timestamp(0), "2000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(utc_timestamp(-1), "1999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(utc_timestamp(817'334'432'123'456LL), "2025-11-24T21:20:32.123456Z");
+  EXPECT_EQ(utc_timestamp(63'072'000'000'000LL), "2001-12-31T00:00:00.000000Z");
+  EXPECT_EQ(utc_timestamp(5'097'600'000'000LL), "2000-02-29T00:00:00.000000Z");  // leap day
+  EXPECT_EQ(utc_timestamp(-946'684'800'000'000LL), "1970-01-01T00:00:00.000000Z");
 }
 
 TEST(AuditChain, intact_chain_verifies) {
@@ -125,6 +142,36 @@ TEST(AuditChain, detects_a_fully_rewritten_chain_against_the_exported_head) {
   }
   EXPECT_TRUE(verify(recs).ok);
   EXPECT_FALSE(verify(recs, 5, head).ok);
+}
+
+TEST(AuditChain, detects_a_rewritten_chain_that_grew_past_the_exported_head) {
+  auto recs = make_chain(5);
+  const Hash head3 = recs[2].hash;
+  Hash prev{};
+  recs[0].fields[0] = std::string_view("rewritten");
+  for (auto& rec : recs) {
+    rec.prev_hash = prev;
+    rec.hash = chain_hash(prev, canonical(rec.fields));
+    prev = rec.hash;
+  }
+  Verifier v(Hash{}, 1);
+  v.expect_head(3, head3);
+  for (const auto& r : recs)
+    if (!v.feed(r)) break;
+  auto r = v.finish(3, head3);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_id, 3);
+  EXPECT_NE(r.reason.find("rewritten"), std::string::npos);
+}
+
+TEST(AuditChain, an_intact_chain_that_grew_past_the_head_verifies) {
+  auto recs = make_chain(5);
+  Verifier v(Hash{}, 1);
+  v.expect_head(3, recs[2].hash);
+  for (const auto& r : recs) ASSERT_TRUE(v.feed(r));
+  auto r = v.finish(3, recs[2].hash);
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.checked, 5);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 
 #include <openssl/evp.h>
 
-#include <memory>
+#include <cstdio>
+
 
 namespace pgp::core::audit {
 
@@ -16,10 +17,10 @@ void put_be64(std::string& out, std::uint64_t v) {
 }
 }  // namespace
 
-std::string canonical(const std::vector<Field>& fields) {
+void canonical_into(const std::vector<Field>& fields, std::string& out) {
   std::size_t size = sizeof kVersion;
   for (const Field& f : fields) size += 9 + (f ? f->size() : 0);
-  std::string out;
+  out.clear();
   out.reserve(size);
   out.append(kVersion, sizeof kVersion);  // includes the NUL: the tag cannot run into a field
   for (const Field& f : fields) {
@@ -31,19 +32,65 @@ std::string canonical(const std::vector<Field>& fields) {
     put_be64(out, f->size());
     out.append(f->data(), f->size());
   }
+}
+
+std::string canonical(const std::vector<Field>& fields) {
+  std::string out;
+  canonical_into(fields, out);
   return out;
 }
 
+namespace {
+// SHA-256 fetched once and one reusable context per thread: fetching the algorithm and
+// allocating a context for every record cost more than hashing it.
+struct Sha256 {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Sha256() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+};
+}  // namespace
+
 Hash chain_hash(const Hash& prev, std::string_view canonical_record) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local Sha256 sha;
   Hash out{};
   unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), prev.data(), prev.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), canonical_record.data(), canonical_record.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size())
+  if (!sha.md || !sha.ctx || EVP_DigestInit_ex2(sha.ctx, sha.md, nullptr) != 1 ||
+      EVP_DigestUpdate(sha.ctx, prev.data(), prev.size()) != 1 ||
+      EVP_DigestUpdate(sha.ctx, canonical_record.data(), canonical_record.size()) != 1 ||
+      EVP_DigestFinal_ex(sha.ctx, out.data(), &len) != 1 || len != out.size())
     throw Error(sqlstate::kInternal, "SHA-256 failed in the audit chain");
   return out;
+}
+
+std::string utc_timestamp(std::int64_t micros_since_2000) {
+  constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000;
+  std::int64_t days = micros_since_2000 / kMicrosPerDay;
+  std::int64_t rest = micros_since_2000 % kMicrosPerDay;
+  if (rest < 0) {
+    rest += kMicrosPerDay;
+    --days;
+  }
+  // Civil date from a day count (Howard Hinnant's days_from_civil, inverted); 2000-01-01 is
+  // day 10957 after 1970-01-01.
+  const std::int64_t z = days + 10957 + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2);
+  const std::int64_t secs = rest / 1000000, micros = rest % 1000000;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(year),
+                static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                static_cast<long long>(micros));
+  return buf;
 }
 
 std::string to_hex(const Hash& h) {
@@ -92,8 +139,13 @@ bool Verifier::feed(const StoredRecord& r) {
     fail(r.id, "previous-hash link broken (a record before it was changed, inserted or reordered)");
     return false;
   }
-  if (chain_hash(prev_, canonical(r.fields)) != r.hash) {
+  canonical_into(r.fields, scratch_);
+  if (chain_hash(prev_, scratch_) != r.hash) {
     fail(r.id, "record content does not match its hash (changed)");
+    return false;
+  }
+  if (head_ && r.id == head_->id && r.hash != head_->hash) {
+    fail(r.id, "the chain does not reach the exported head's hash (rewritten)");
     return false;
   }
   prev_ = r.hash;

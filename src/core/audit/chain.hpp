@@ -21,9 +21,17 @@ using Field = std::optional<std::string_view>;
 // Version tag, then per field 0xFF for NULL or 0x00 + 8-byte big-endian length + bytes: no two
 // different field lists share an encoding (no separator can be forged inside a value).
 std::string canonical(const std::vector<Field>& fields);
+// The same into `out` (cleared first), reusing its capacity: the verifier and the sealer encode
+// one record after another.
+void canonical_into(const std::vector<Field>& fields, std::string& out);
 
 // SHA-256(prev || canonical). The first record of a chain uses the all-zero hash as prev.
 Hash chain_hash(const Hash& prev, std::string_view canonical_record);
+
+// A PostgreSQL timestamptz (microseconds since 2000-01-01 00:00:00 UTC) as canonical text:
+// "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC, the same text as SQL's
+// to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') for years 1 to 9999.
+std::string utc_timestamp(std::int64_t micros_since_2000);
 
 std::string to_hex(const Hash& h);
 // Parses 64 hex digits; nullopt on anything else.
@@ -51,6 +59,10 @@ class Verifier {
   // `start_id`: the id the first record must have (ids are dense in chain order).
   Verifier(const Hash& start_prev, std::int64_t start_id) : prev_(start_prev), next_id_(start_id) {}
 
+  // Before feeding: a head exported earlier. The record with that id, when it is fed, must carry
+  // exactly that hash, so a rewritten chain that has grown past the head is caught there too.
+  void expect_head(std::int64_t id, const Hash& hash) { head_ = ExpectedHead{id, hash}; }
+
   // Returns false once a record fails; the result then names it and the reason.
   bool feed(const StoredRecord& r);
 
@@ -62,7 +74,13 @@ class Verifier {
   const Hash& last_hash() const { return prev_; }
 
  private:
+  struct ExpectedHead {
+    std::int64_t id;
+    Hash hash;
+  };
   void fail(std::int64_t id, std::string reason);
+  std::optional<ExpectedHead> head_;
+  std::string scratch_;  // the canonical encoding of the record being checked
   Hash prev_;
   std::int64_t next_id_;
   std::int64_t last_id_ = 0;

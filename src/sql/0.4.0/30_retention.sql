@@ -504,17 +504,13 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy._partition_expired(regclass, regclass) FROM PUBLIC;
 
--- Writes one audit record with the counts of a finished run, once the audit capability exists.
--- The one place that knows audit's entry point.
+-- Writes one audit record with the counts of a finished run (kind 'retention', no row values).
 CREATE FUNCTION privacy._retention_audit(run privacy.purge_runs) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  IF to_regprocedure('privacy._audit_event(text,text,text,jsonb)') IS NOT NULL THEN
-    EXECUTE 'SELECT privacy._audit_event($1, $2, $3, $4)'
-      USING 'retention', 'PURGE', run.table_name,
-            jsonb_build_object('run_id', run.run_id, 'tenant_id', run.tenant_id, 'status', run.status,
-                               'rows_deleted', run.rows_deleted, 'partitions_dropped', run.partitions_dropped);
-  END IF;
+  PERFORM privacy._audit_record('retention', 'PURGE', run.table_name,
+    jsonb_build_object('run_id', run.run_id, 'tenant_id', run.tenant_id, 'status', run.status,
+                       'rows_deleted', run.rows_deleted, 'partitions_dropped', run.partitions_dropped));
 END $$;
 REVOKE ALL ON FUNCTION privacy._retention_audit(privacy.purge_runs) FROM PUBLIC;
 
@@ -685,3 +681,22 @@ END $$;
 COMMENT ON FUNCTION privacy.purge_preview(regclass) IS
   'dry run: per table and tenant, the rows a purge would delete now, the expired rows kept by a hold, and whole partitions it would drop';
 REVOKE ALL ON FUNCTION privacy.purge_preview(regclass) FROM PUBLIC;
+
+-- Changes to the retention configuration are audited like every other configuration table:
+-- names of changed columns, never values.
+CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.tenants
+  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.tenants
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.region_retention
+  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.region_retention
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.retention_policies
+  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.retention_policies
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.legal_holds
+  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.legal_holds
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');

@@ -1,0 +1,102 @@
+// Shared pieces of the audit glue: the queue writer every record goes through, the backend flags
+// that let the sealer, the purge and the maintenance switch past the append-only guard, the
+// canonical projection both sealer and verifier hash, and SPI as the extension owner.
+#pragma once
+
+#include "core/audit/chain.hpp"
+#include "pg/pg.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace pgp::audit {
+
+// One record as a writer hands it to privacy.audit_queue. Null pointers and (Datum)0 with the
+// matching *_null flag are SQL NULLs.
+struct QueueRecord {
+  const char* action = nullptr;      // INSERT, UPDATE, DELETE, TRUNCATE, a DDL command tag, ...
+  const char* kind = nullptr;        // dml, ddl, config, maintenance, retention
+  const char* table_name = nullptr;  // schema-qualified, quoted as needed; nullptr for none
+  Datum pk = 0;                      // jsonb
+  bool pk_null = true;
+  Datum changed_columns = 0;         // text[]
+  bool changed_columns_null = true;
+  Datum row_values = 0;              // jsonb
+  bool row_values_null = true;
+  Datum detail = 0;                  // jsonb
+  bool detail_null = true;
+};
+
+// Appends one record to privacy.audit_queue by a direct heap insert: no SPI, no privilege check,
+// so application roles need no grant. May ereport: call it with no C++ objects alive.
+void queue_append(const QueueRecord& r);
+
+// Backend flags, cleared at every transaction end: the guard triggers on the log's tables let a
+// write through only while one of them is set.
+enum class Pass { Seal, Purge };
+void set_pass(Pass p, bool on);
+bool pass_on(Pass p);
+bool maintenance_on();
+void set_maintenance(bool on);
+
+// Runs SPI under the identity of the extension owner until owner_end(); an error restores the
+// identity through transaction (or subtransaction) abort, as in owner_spi.cpp.
+struct OwnerScope {
+  Oid save_user;
+  int save_sec;
+};
+OwnerScope owner_begin();
+void owner_end(const OwnerScope& s);
+
+// Refuses to run under REPEATABLE READ or SERIALIZABLE: the sealer and the purge need to see the
+// latest committed head after taking their lock (PV302).
+void require_read_committed(const char* fn);
+
+// Takes the lock that serializes sealers and purges (SHARE ROW EXCLUSIVE on
+// privacy.audit_checkpoints: self-conflicting, readers never wait), then makes a snapshot taken
+// after it active, so that read-only SPI queries (the head, the checkpoint, the verifier) see
+// what the previous holder committed. Inside SPI; end_chain() pops the snapshot.
+void lock_chain();
+void end_chain();
+
+// The hashed fields after the id, in hashing order. One projection for the sealer (over the rows
+// it moves) and the verifier (over the log), so both hash the same bytes. Every cast is
+// independent of session settings. `at` (at kAtColumn) is projected as timestamptz and turned
+// into UTC text by core::audit::utc_timestamp(), the text of
+// to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') at a fraction of its cost.
+inline constexpr const char* kCanonicalColumns =
+    "qid::text, at, xid::text, tenant, subject, role, action, kind, table_name, pk::text, "
+    "changed_columns::text, row_values::text, detail::text";
+inline constexpr int kAtColumn = 1;
+inline constexpr int kCanonicalCount = 13;
+
+// The HMAC key of privacy.audit_settings (32 bytes), cached per backend and reloaded after the
+// settings change. May ereport (SPI): call before guarded().
+const unsigned char* hmac_key();
+inline constexpr int kHmacKeyBytes = 32;
+
+// The chain's start: the latest checkpoint (id, hash), or (0, zero hash) when nothing was purged.
+// Inside SPI, inside guarded().
+struct ChainStart {
+  std::int64_t id = 0;
+  core::audit::Hash hash{};
+};
+ChainStart chain_start();
+
+// Verifies the sealed records up to `to_id` (all when nullopt), from the chain's start or from
+// `from_id` (then from that record's stored prev_hash: a sub-range proves only its internal
+// consistency). With an exported head, the chain must pass through it. Inside SPI (read-only
+// queries, so one snapshot), inside guarded().
+core::audit::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional<std::int64_t> to_id,
+                                       std::optional<std::int64_t> head_id,
+                                       const std::optional<core::audit::Hash>& head_hash);
+
+// The bytes of a text or bytea Datum. Detoasts (through pg_call) only when the value is
+// compressed or external: values computed by a query never are, and the verifier reads 14 per
+// record. Inside guarded().
+std::string_view varlena_view(Datum d);
+
+// Records read or written per SPI batch by the sealer and the verifier.
+inline constexpr long kBatch = 10000;
+
+}  // namespace pgp::audit

@@ -1,0 +1,108 @@
+// The append-only rules of the audit log and its administrative records: the guard trigger on
+// the log's tables, the audited maintenance switch, and privacy._audit_record() for the DDL
+// event trigger.
+#include "pg/audit.hpp"
+#include "pg/owner_spi.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "utils/acl.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+}
+
+PGP_FUNCTION(pgp_audit_guard)
+PGP_FUNCTION(pgp_audit_maintenance)
+PGP_FUNCTION(pgp_audit_record)
+
+namespace {
+
+Datum jsonb_pair(const char* key, JsonbValue* value) {
+  JsonbParseState* st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  JsonbValue k;
+  k.type = jbvString;
+  k.val.string.val = const_cast<char*>(key);
+  k.val.string.len = static_cast<int>(strlen(key));
+  pushJsonbValue(&st, WJB_KEY, &k);
+  pushJsonbValue(&st, WJB_VALUE, value);
+  return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr)));
+}
+
+}  // namespace
+
+// BEFORE INSERT OR UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement) on privacy.audit_log,
+// audit_queue and audit_checkpoints. Privileges keep every other role out; this keeps the owner
+// (and superusers) out too: only the sealer inserts into the log and deletes from the queue, only
+// the purge deletes from the log and inserts checkpoints, and anything else needs the audited
+// maintenance switch.
+Datum pgp_audit_guard(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("privacy._audit_guard() must be called as a trigger")));
+  TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  const TriggerEvent ev = td->tg_event;
+  const char* rel = RelationGetRelationName(td->tg_relation);
+  using pgp::audit::Pass;
+  bool allowed = pgp::audit::maintenance_on();
+  if (strcmp(rel, "audit_log") == 0) {
+    allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Seal)) ||
+              (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Purge));
+  } else if (strcmp(rel, "audit_queue") == 0) {
+    allowed = allowed || (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Seal));
+  } else if (strcmp(rel, "audit_checkpoints") == 0) {
+    allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Purge));
+  }
+  if (!allowed)
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '1')),
+                    errmsg("privacy.%s is append-only", rel),
+                    errdetail("Only privacy.audit_seal() and privacy.audit_purge() write to the audit tables."),
+                    errhint("The extension owner can switch maintenance on with privacy.audit_maintenance(true, "
+                            "reason); the switch is itself audited.")));
+  if (TRIGGER_FIRED_FOR_STATEMENT(ev)) return PointerGetDatum(nullptr);
+  return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(ev) ? td->tg_newtuple : td->tg_trigtuple);
+}
+
+// privacy.audit_maintenance(enabled boolean, reason text): lets this transaction change the log's
+// tables directly. The owner of the extension or a superuser only; each switch is recorded (kind
+// 'maintenance', the reason in detail), and the switch goes off by itself at transaction end.
+Datum pgp_audit_maintenance(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("audit maintenance needs a reason"),
+                    errhint("privacy.audit_maintenance(true, 'why the log must be changed').")));
+  if (!superuser() && !has_privs_of_role(GetUserId(), pgp::privacy_schema_owner()))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("only the owner of pg_privacy may switch audit maintenance")));
+  const bool on = PG_GETARG_BOOL(0);
+  JsonbValue reason;
+  reason.type = jbvString;
+  text* t = PG_GETARG_TEXT_PP(1);
+  reason.val.string.val = VARDATA_ANY(t);
+  reason.val.string.len = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+  pgp::audit::QueueRecord rec;
+  rec.kind = "maintenance";
+  rec.action = on ? "MAINTENANCE ON" : "MAINTENANCE OFF";
+  rec.detail = jsonb_pair("reason", &reason);
+  rec.detail_null = false;
+  pgp::audit::queue_append(rec);
+  pgp::audit::set_maintenance(on);
+  PG_RETURN_VOID();
+}
+
+// privacy._audit_record(kind text, action text, table_name text, detail jsonb): one record from
+// SQL, for the DDL event trigger. Not granted to anyone: the event trigger's function is
+// SECURITY DEFINER.
+Datum pgp_audit_record(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("an audit record needs a kind and an action")));
+  pgp::audit::QueueRecord rec;
+  rec.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  rec.action = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  if (!PG_ARGISNULL(2)) rec.table_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+  if (!PG_ARGISNULL(3)) {
+    rec.detail = PG_GETARG_DATUM(3);
+    rec.detail_null = false;
+  }
+  pgp::audit::queue_append(rec);
+  PG_RETURN_VOID();
+}

@@ -1,0 +1,165 @@
+// The audit queue writer and the backend state of audit: the pass flags of the sealer, the purge
+// and the maintenance switch, the cached HMAC key, and SPI as the extension owner.
+#include "pg/audit.hpp"
+#include "pg/owner_spi.hpp"
+#include "pg/tenancy.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/heapam.h"
+#include "commands/sequence.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+}
+
+PGP_FUNCTION(pgp_audit_new_key)
+
+namespace pgp::audit {
+
+namespace {
+
+bool g_seal = false;
+bool g_purge = false;
+bool g_maintenance = false;
+
+// The queue and its sequence, looked up once per backend (four catalog look-ups per record
+// otherwise) and forgotten when either relation's cache entry is invalidated (DROP EXTENSION).
+Oid g_queue = InvalidOid;
+Oid g_queue_seq = InvalidOid;
+
+unsigned char g_key[kHmacKeyBytes];
+bool g_key_valid = false;
+Oid g_settings_relid = InvalidOid;
+
+// Every pass ends with its transaction, committed or not: a switch cannot be left on.
+void on_xact(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_PARALLEL_ABORT:
+    case XACT_EVENT_PREPARE:
+      g_seal = g_purge = g_maintenance = false;
+      break;
+    default:
+      break;
+  }
+}
+
+void on_relcache(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == g_settings_relid) g_key_valid = false;
+  if (relid == InvalidOid || relid == g_queue || relid == g_queue_seq) g_queue = g_queue_seq = InvalidOid;
+}
+
+constexpr int kQueueColumns = 13;
+
+}  // namespace
+
+void set_pass(Pass p, bool on) { (p == Pass::Seal ? g_seal : g_purge) = on; }
+bool pass_on(Pass p) { return p == Pass::Seal ? g_seal : g_purge; }
+bool maintenance_on() { return g_maintenance; }
+void set_maintenance(bool on) { g_maintenance = on; }
+
+void queue_append(const QueueRecord& r) {
+  if (!OidIsValid(g_queue) || !OidIsValid(g_queue_seq)) {
+    g_queue = privacy_relid("audit_queue");
+    g_queue_seq = privacy_relid("audit_queue_qid_seq");
+  }
+  const Oid queue = g_queue, seq = g_queue_seq;
+  if (!OidIsValid(queue) || !OidIsValid(seq))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("pg_privacy's audit queue does not exist"),
+                    errhint("Update the extension: ALTER EXTENSION pg_privacy UPDATE.")));
+  Datum values[kQueueColumns];
+  bool nulls[kQueueColumns] = {};
+  const char* tenant = current_tenant_or_null();
+  const char* subject = current_subject_or_null();
+  values[0] = Int64GetDatum(nextval_internal(seq, false));
+  values[1] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+  values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+  values[3] = tenant ? CStringGetTextDatum(tenant) : (nulls[3] = true, (Datum)0);
+  values[4] = subject ? CStringGetTextDatum(subject) : (nulls[4] = true, (Datum)0);
+  // The session's role as SET ROLE left it: a SECURITY DEFINER function does not change it.
+  values[5] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+  values[6] = CStringGetTextDatum(r.action);
+  values[7] = CStringGetTextDatum(r.kind);
+  values[8] = r.table_name ? CStringGetTextDatum(r.table_name) : (nulls[8] = true, (Datum)0);
+  values[9] = r.pk;
+  nulls[9] = r.pk_null;
+  values[10] = r.changed_columns;
+  nulls[10] = r.changed_columns_null;
+  values[11] = r.row_values;
+  nulls[11] = r.row_values_null;
+  values[12] = r.detail;
+  nulls[12] = r.detail_null;
+
+  Relation rel = table_open(queue, RowExclusiveLock);
+  if (RelationGetDescr(rel)->natts != kQueueColumns)
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit queue has an unexpected shape")));
+  HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+  simple_heap_insert(rel, tup);
+  table_close(rel, NoLock);
+}
+
+OwnerScope owner_begin() {
+  OwnerScope s;
+  GetUserIdAndSecContext(&s.save_user, &s.save_sec);
+  SetUserIdAndSecContext(privacy_schema_owner(), s.save_sec | SECURITY_LOCAL_USERID_CHANGE);
+  return s;
+}
+
+void owner_end(const OwnerScope& s) { SetUserIdAndSecContext(s.save_user, s.save_sec); }
+
+void require_read_committed(const char* fn) {
+  if (IsolationUsesXactSnapshot())
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '2')),
+                    errmsg("%s must run in a READ COMMITTED transaction", fn),
+                    errhint("Call it outside a REPEATABLE READ or SERIALIZABLE transaction.")));
+}
+
+void lock_chain() {
+  if (SPI_execute("LOCK TABLE privacy.audit_checkpoints IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+    elog(ERROR, "pg_privacy: could not lock the audit chain");
+  CommandCounterIncrement();
+  PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void end_chain() { PopActiveSnapshot(); }
+
+const unsigned char* hmac_key() {
+  if (g_key_valid) return g_key;
+  static const char* const kQuery[] = {"SELECT encode(hmac_key, 'hex') FROM privacy.audit_settings"};
+  RawRows rows;
+  owner_queries(kQuery, &rows, 1);
+  const char* hex = rows.nrows == 1 ? rows.at(0, 0) : nullptr;
+  if (!hex || strlen(hex) != 2 * kHmacKeyBytes)
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '4')),
+                    errmsg("the audit HMAC key is missing or malformed"),
+                    errhint("privacy.audit_settings must hold one row with a 32-byte hmac_key.")));
+  hex_decode(hex, 2 * kHmacKeyBytes, reinterpret_cast<char*>(g_key));
+  g_settings_relid = privacy_relid("audit_settings");
+  g_key_valid = true;
+  return g_key;
+}
+
+}  // namespace pgp::audit
+
+namespace pgp {
+void audit_init() {
+  RegisterXactCallback(audit::on_xact, nullptr);
+  CacheRegisterRelcacheCallback(audit::on_relcache, 0);
+}
+}  // namespace pgp
+
+// privacy._audit_new_key(): 32 bytes from the server's strong random source, for the HMAC key.
+Datum pgp_audit_new_key(PG_FUNCTION_ARGS) {
+  bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + pgp::audit::kHmacKeyBytes));
+  SET_VARSIZE(out, VARHDRSZ + pgp::audit::kHmacKeyBytes);
+  if (!pg_strong_random(VARDATA(out), pgp::audit::kHmacKeyBytes))
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes")));
+  PG_RETURN_BYTEA_P(out);
+}

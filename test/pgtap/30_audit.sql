@@ -1,0 +1,287 @@
+-- Audit suite: what is recorded per action and values mode, that 'none' never stores a value,
+-- that 'redacted' stores no PII and 'hmac' proves a value, the append-only rules, every kind of
+-- tampering caught with the right first_bad_id, purge with its checkpoint, tenant visibility,
+-- and configuration and DDL records. Not one transaction: sealing and maintenance need commits.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+
+-- Setup, as superuser: a clean chain (everything so far sealed and purged), an audited table,
+-- an application role in the trusted-middleware role (to set a context without tokens).
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+DROP SCHEMA IF EXISTS asuite CASCADE;
+CREATE SCHEMA asuite;
+CREATE TABLE asuite.msgs (id int PRIMARY KEY, tenant_id text, body text, note text);
+DROP ROLE IF EXISTS asuite_app;
+CREATE ROLE asuite_app IN ROLE privacy_middleware;
+GRANT USAGE ON SCHEMA asuite TO asuite_app;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON asuite.msgs TO asuite_app;
+SELECT privacy.audit('asuite.msgs');
+SELECT privacy.audit_seal();
+SELECT privacy.audit_purge('0 seconds');
+SELECT privacy.audit_seal();
+SELECT id AS base FROM privacy.audit_head() \gset
+
+-- The canonical encoding, rebuilt in plain SQL from docs/audit.md: what an outside verifier (or
+-- a forger) computes. Tampering tests use it to forge records with valid hashes.
+CREATE FUNCTION pg_temp.f(t text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN t IS NULL THEN '\xff'::bytea
+              ELSE '\x00'::bytea || int8send(octet_length(convert_to(t, 'UTF8'))::bigint) || convert_to(t, 'UTF8') END
+$$;
+CREATE FUNCTION pg_temp.canonical(l privacy.audit_log) RETURNS bytea LANGUAGE sql STABLE AS $$
+  SELECT convert_to('pgp-audit-v1', 'UTF8') || '\x00'::bytea || pg_temp.f(l.id::text) || pg_temp.f(l.qid::text)
+      || pg_temp.f(to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) || pg_temp.f(l.xid::text)
+      || pg_temp.f(l.tenant) || pg_temp.f(l.subject) || pg_temp.f(l.role) || pg_temp.f(l.action)
+      || pg_temp.f(l.kind) || pg_temp.f(l.table_name) || pg_temp.f(l.pk::text)
+      || pg_temp.f(l.changed_columns::text) || pg_temp.f(l.row_values::text) || pg_temp.f(l.detail::text)
+$$;
+-- Recomputes prev_hash and hash of every record from `from_id` on (the maintenance switch must be on).
+CREATE FUNCTION pg_temp.rechain(from_id bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r privacy.audit_log; prev bytea;
+BEGIN
+  SELECT hash INTO prev FROM privacy.audit_log WHERE id = from_id - 1;
+  IF prev IS NULL THEN SELECT hash INTO prev FROM privacy.audit_checkpoints ORDER BY id DESC LIMIT 1; END IF;
+  FOR r IN SELECT * FROM privacy.audit_log WHERE id >= from_id ORDER BY id LOOP
+    r.prev_hash := prev;
+    r.hash := sha256(prev || pg_temp.canonical(r));
+    UPDATE privacy.audit_log SET prev_hash = r.prev_hash, hash = r.hash WHERE id = r.id;
+    prev := r.hash;
+  END LOOP;
+END $$;
+-- Every column of a row as text: what a search for a value would find.
+CREATE FUNCTION pg_temp.log_contains(needle text) RETURNS bigint LANGUAGE sql AS $$
+  SELECT (SELECT count(*) FROM privacy.audit_log l WHERE strpos(l::text, needle) > 0)
+       + (SELECT count(*) FROM privacy.audit_queue q WHERE strpos(q::text, needle) > 0)
+$$;
+CREATE FUNCTION pg_temp.bad() RETURNS bigint LANGUAGE sql AS $$ SELECT first_bad_id FROM privacy.audit_verify() $$;
+
+SELECT plan(62);
+
+-- 1. 'none' mode, as the application with a verified context: who, what, which columns; no value.
+SET ROLE asuite_app;
+BEGIN;
+SELECT privacy.set_context('acme', 'u-17');
+INSERT INTO asuite.msgs VALUES (1, 'acme', 'SENTINEL-7f3a9c body', 'SENTINEL-7f3a9c note'), (2, 'acme', 'two', NULL);
+UPDATE asuite.msgs SET body = 'SENTINEL-7f3a9c changed' WHERE id = 1;
+DELETE FROM asuite.msgs WHERE id = 2;
+COMMIT;
+BEGIN;
+SELECT privacy.set_context('globex', 'g-1');
+INSERT INTO asuite.msgs VALUES (3, 'globex', 'SENTINEL-7f3a9c globex', NULL);
+COMMIT;
+RESET ROLE;
+SELECT results_eq(
+  $$SELECT action, tenant, subject, role, pk::text, changed_columns::text FROM privacy.audit_queue
+     WHERE table_name = 'asuite.msgs' ORDER BY qid$$,
+  $$VALUES ('INSERT', 'acme', 'u-17', 'asuite_app', '{"id": "1"}', '{id,tenant_id,body,note}'),
+           ('INSERT', 'acme', 'u-17', 'asuite_app', '{"id": "2"}', '{id,tenant_id,body}'),
+           ('UPDATE', 'acme', 'u-17', 'asuite_app', '{"id": "1"}', '{body}'),
+           ('DELETE', 'acme', 'u-17', 'asuite_app', '{"id": "2"}', NULL),
+           ('INSERT', 'globex', 'g-1', 'asuite_app', '{"id": "3"}', '{id,tenant_id,body}')$$,
+  'none mode: action, tenant, subject, role, key and changed columns per row');
+SELECT is((SELECT count(*) FROM privacy.audit_queue WHERE table_name = 'asuite.msgs' AND row_values IS NOT NULL),
+          0::bigint, 'none mode: no row_values');
+SELECT is(pg_temp.log_contains('SENTINEL-7f3a9c'), 0::bigint, 'none mode: the sentinel value is in no column of the queue');
+SELECT cmp_ok(privacy.audit_seal(), '>=', 5::bigint, 'the sealer moves the queue into the log');
+SELECT is(pg_temp.log_contains('SENTINEL-7f3a9c'), 0::bigint, 'none mode: the sentinel value is in no column of the log');
+SELECT is((SELECT count(*) FROM privacy.audit_queue), 0::bigint, 'the queue is empty after sealing');
+SELECT ok((SELECT bool_and(xid IS NOT NULL AND at IS NOT NULL) FROM privacy.audit_log), 'every record has a time and a transaction id');
+
+-- 2. 'redacted': values through the redaction engine, no PII of a corpus-like sample.
+SELECT privacy.audit('asuite.msgs', 'redacted');
+INSERT INTO asuite.msgs VALUES
+  (10, 'acme', 'Hi, I am Ana, mail me at ana.lopez@example.com or call +1 (415) 555-0134', 'card 4111 1111 1111 1111'),
+  (11, 'acme', 'my SSN is 123-45-6789 and my IBAN DE89 3704 0044 0532 0130 00', 'key sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD');
+SELECT is(pg_temp.log_contains('ana.lopez@example.com') + pg_temp.log_contains('555-0134')
+        + pg_temp.log_contains('4111 1111 1111 1111') + pg_temp.log_contains('123-45-6789')
+        + pg_temp.log_contains('DE89 3704') + pg_temp.log_contains('sk-proj-abcdef'), 0::bigint,
+          'redacted mode: no email, phone, card, SSN, IBAN or API key in the log or queue');
+SELECT alike((SELECT row_values->>'body' FROM privacy.audit_queue WHERE pk->>'id' = '10'), '%[EMAIL_REDACTED]%',
+            'redacted mode: the value is kept with placeholders');
+
+-- 3. 'hmac': keys and values as keyed HMACs, recomputable by whoever holds the key.
+SELECT privacy.audit('asuite.msgs', 'hmac');
+INSERT INTO asuite.msgs VALUES (20, 'acme', 'ana.lopez@example.com', NULL);
+SELECT hmac_key AS key FROM privacy.audit_settings \gset
+SELECT is((SELECT row_values->>'body' FROM privacy.audit_queue WHERE action = 'INSERT' ORDER BY qid DESC LIMIT 1),
+          encode(hmac('ana.lopez@example.com', :'key'::bytea, 'sha256'), 'hex'),
+          'hmac mode: the value is HMAC-SHA256 under the settings key (checked with pgcrypto)');
+SELECT is((SELECT pk->>'id' FROM privacy.audit_queue WHERE action = 'INSERT' ORDER BY qid DESC LIMIT 1),
+          privacy.audit_hmac('20'), 'hmac mode: the primary key is an HMAC too');
+SELECT is(pg_temp.log_contains('ana.lopez@example.com'), 0::bigint, 'hmac mode: the value itself is not stored');
+SET ROLE asuite_app;
+SELECT throws_ok($$SELECT privacy.audit_hmac('x')$$, '42501', NULL, 'an application role cannot compute audit HMACs');
+SELECT throws_ok($$SELECT hmac_key FROM privacy.audit_settings$$, '42501', NULL, 'an application role cannot read the HMAC key');
+RESET ROLE;
+SELECT privacy.audit('asuite.msgs');
+
+-- 4. Configuration and DDL, without values.
+INSERT INTO privacy.rules (name, entity_type, pattern) VALUES ('asuite-ticket', 'TICKET', 'TCK-[0-9]{6}');
+SELECT privacy.add_signing_key('asuite-key', 'HS256', 'asuite-shared-secret-KEYMATERIAL-0123456789');
+SELECT privacy.load_dictionary('asuite-dict', 'CODENAME', ARRAY['Bluebird', 'Nightjar'] || array_agg('Term' || g))
+  FROM generate_series(1, 50) g;
+CREATE TABLE asuite.ddl_probe (id int);
+ALTER TABLE asuite.ddl_probe ADD COLUMN x int;
+DROP TABLE asuite.ddl_probe;
+SELECT ok(EXISTS (SELECT FROM privacy.audit_queue WHERE kind = 'config' AND table_name = 'privacy.rules' AND action = 'INSERT'),
+          'a new rule is recorded');
+SELECT is((SELECT changed_columns @> ARRAY['key_material'] AND row_values IS NULL FROM privacy.audit_queue
+            WHERE kind = 'config' AND table_name = 'privacy.signing_keys'), true,
+          'a new signing key is recorded with the column names only');
+SELECT is(pg_temp.log_contains('KEYMATERIAL') + pg_temp.log_contains('TCK-') + pg_temp.log_contains('Nightjar'), 0::bigint,
+          'no key material, rule pattern or dictionary term reaches the audit records');
+SELECT is((SELECT count(*) FROM privacy.audit_queue WHERE kind = 'config' AND table_name = 'privacy.dictionary_terms'
+             AND action = 'INSERT'), 1::bigint, 'loading 52 dictionary terms is one INSERT record, not one per term');
+SELECT results_eq(
+  $$SELECT action, detail->>'object_type', detail->>'object_identity' FROM privacy.audit_queue WHERE kind = 'ddl'
+     AND detail->>'object_identity' LIKE 'asuite.ddl_probe%' ORDER BY qid$$,
+  $$VALUES ('CREATE TABLE', 'table', 'asuite.ddl_probe'), ('ALTER TABLE', 'table', 'asuite.ddl_probe'),
+           ('DROP TABLE', 'table', 'asuite.ddl_probe')$$,
+  'DDL is recorded with command tag, object type and identity');
+SELECT is((SELECT count(*) FROM privacy.audit_queue WHERE kind = 'ddl' AND detail::text ILIKE '%add column%'), 0::bigint,
+          'DDL records never hold statement text');
+-- A failure to record DDL must not break the DDL: the queue is given a column the writer does
+-- not expect (so every append fails), inside a transaction that is rolled back.
+BEGIN;
+ALTER TABLE privacy.audit_queue ADD COLUMN unexpected int;
+SELECT lives_ok('CREATE TABLE asuite.ddl_despite_failure (id int)', 'DDL goes on when it cannot be recorded');
+SELECT throws_ok('INSERT INTO asuite.msgs VALUES (99, NULL, NULL, NULL)', 'XX000', NULL,
+                 'but an audited write cannot go unrecorded: it fails');
+ROLLBACK;
+DELETE FROM privacy.rules WHERE name = 'asuite-ticket';
+DELETE FROM privacy.signing_keys WHERE kid = 'asuite-key';
+DELETE FROM privacy.dictionaries WHERE name = 'asuite-dict';
+SELECT privacy.audit_seal();
+
+-- 5. Append-only: no privilege for the application, the guard for the owner without the switch.
+SET ROLE asuite_app;
+SELECT throws_ok($$UPDATE privacy.audit_log SET role = 'x'$$, '42501', NULL, 'application: UPDATE of the log refused');
+SELECT throws_ok($$DELETE FROM privacy.audit_log$$, '42501', NULL, 'application: DELETE from the log refused');
+SELECT throws_ok($$INSERT INTO privacy.audit_queue (qid, at, xid, role, action, kind) VALUES (1, now(), '1', 'x', 'x', 'x')$$,
+                 '42501', NULL, 'application: a forged queue record is refused');
+SELECT throws_ok($$SELECT privacy.audit_maintenance(true, 'let me in')$$, '42501', NULL, 'application: no maintenance switch');
+SELECT throws_ok($$SELECT privacy.audit_seal()$$, '42501', NULL, 'application: no sealing');
+RESET ROLE;
+SELECT throws_ok(format('UPDATE privacy.audit_log SET role = %L WHERE id = %s', 'x', :base + 1), 'PV301', NULL,
+                 'owner without the switch: UPDATE refused');
+SELECT throws_ok(format('DELETE FROM privacy.audit_log WHERE id = %s', :base + 1), 'PV301', NULL, 'owner without the switch: DELETE refused');
+SELECT throws_ok('TRUNCATE privacy.audit_log', 'PV301', NULL, 'owner without the switch: TRUNCATE refused');
+SELECT throws_ok(format('INSERT INTO privacy.audit_log SELECT * FROM privacy.audit_log WHERE id = %s', :base + 1), 'PV301', NULL,
+                 'owner without the switch: INSERT refused');
+SELECT throws_ok('UPDATE privacy.audit_checkpoints SET hash = hash', 'PV301', NULL, 'owner without the switch: checkpoints refused');
+SELECT is((SELECT ok FROM privacy.audit_verify()), true, 'the untouched chain verifies');
+
+-- 6. Tampering, each caught with the right first_bad_id. Records base+1.. are restored after each.
+SELECT id AS head_id, hash AS head_hash FROM privacy.audit_head() \gset
+CREATE TEMP TABLE pristine AS SELECT * FROM privacy.audit_log;
+CREATE FUNCTION pg_temp.restore() RETURNS void LANGUAGE sql AS $$
+  DELETE FROM privacy.audit_log; INSERT INTO privacy.audit_log SELECT * FROM pristine;
+$$;
+BEGIN;
+SELECT privacy.audit_maintenance(true, 'pgTAP: a changed field');
+UPDATE privacy.audit_log SET tenant = 'globex' WHERE id = :base + 3;
+SELECT is(pg_temp.bad(), :base + 3::bigint, 'a changed field is caught at its record');
+SELECT is((SELECT reason FROM privacy.audit_verify()), 'record content does not match its hash (changed)', 'and named as a change');
+SELECT pg_temp.restore();
+DELETE FROM privacy.audit_log WHERE id = :base + 3;
+SELECT is(pg_temp.bad(), :base + 4::bigint, 'a deleted middle record is caught at the next one');
+SELECT alike((SELECT reason FROM privacy.audit_verify()), '%missing%', 'and named as missing');
+SELECT pg_temp.restore();
+-- A forged record with a valid hash of its own, inserted after base+3 by renumbering the rest.
+UPDATE privacy.audit_log SET id = -id WHERE id > :base + 3;
+UPDATE privacy.audit_log SET id = -id + 1 WHERE id < 0;
+INSERT INTO privacy.audit_log SELECT :base + 4, qid, at, xid, 'acme', subject, role, 'DELETE', kind, table_name, pk,
+       NULL, NULL, NULL, hash, hash FROM privacy.audit_log WHERE id = :base + 3;
+UPDATE privacy.audit_log l SET hash = sha256(l.prev_hash || pg_temp.canonical(l)) WHERE id = :base + 4;
+SELECT is(pg_temp.bad(), :base + 5::bigint, 'an inserted record with a valid hash is caught at the record after it');
+SELECT pg_temp.restore();
+-- Two records swapped (each keeps its content, the ids are exchanged).
+UPDATE privacy.audit_log SET id = -1 WHERE id = :base + 2;
+UPDATE privacy.audit_log SET id = :base + 2 WHERE id = :base + 3;
+UPDATE privacy.audit_log SET id = :base + 3 WHERE id = -1;
+SELECT is(pg_temp.bad(), :base + 2::bigint, 'two swapped records are caught at the first');
+SELECT pg_temp.restore();
+-- The tail cut off: consistent in itself, caught against the exported head.
+DELETE FROM privacy.audit_log WHERE id > :head_id - 2;
+SELECT is((SELECT ok FROM privacy.audit_verify()), true, 'a cut-off tail alone looks consistent');
+SELECT is((SELECT first_bad_id FROM privacy.audit_verify(head_id => :head_id, head_hash => :'head_hash')),
+          :head_id - 1::bigint, 'a cut-off tail is caught against the exported head');
+SELECT pg_temp.restore();
+-- The whole chain rewritten with valid hashes after one change: caught only by the head.
+UPDATE privacy.audit_log SET role = 'nobody' WHERE id = :base + 2;
+SELECT pg_temp.rechain(:base + 1);
+SELECT is((SELECT ok FROM privacy.audit_verify()), true, 'a fully rewritten chain is consistent in itself');
+SELECT is((SELECT first_bad_id FROM privacy.audit_verify(head_id => :head_id, head_hash => :'head_hash')),
+          :head_id::bigint, 'a fully rewritten chain is caught against the exported head');
+SELECT is((SELECT first_bad_id FROM privacy.audit_verify(head_id => :head_id - 1,
+             head_hash => (SELECT encode(hash, 'hex') FROM pristine WHERE id = :head_id - 1))),
+          :head_id - 1::bigint, 'and against an older head the chain has grown past');
+SELECT pg_temp.restore();
+-- A record forged below the chain's start.
+INSERT INTO privacy.audit_log SELECT :base - 5, qid, at, xid, tenant, subject, role, action, kind, table_name, pk,
+       changed_columns, row_values, detail, prev_hash, hash FROM pristine WHERE id = :base + 1;
+SELECT is(pg_temp.bad(), :base - 5::bigint, 'a record forged before the start of the chain is caught');
+SELECT pg_temp.restore();
+SELECT is((SELECT ok FROM privacy.audit_verify(head_id => :head_id, head_hash => :'head_hash')), true, 'restored: the chain verifies');
+COMMIT;
+SELECT throws_ok(format('UPDATE privacy.audit_log SET role = %L WHERE id = %s', 'x', :base + 1), 'PV301', NULL,
+                 'the switch went off with its transaction');
+SELECT privacy.audit_seal();
+SELECT is((SELECT count(*) FROM privacy.audit_log WHERE kind = 'maintenance' AND action = 'MAINTENANCE ON'
+            AND detail->>'reason' = 'pgTAP: a changed field'), 1::bigint, 'the maintenance switch is itself recorded');
+SELECT is((SELECT ok FROM privacy.audit_verify(head_id => :head_id, head_hash => :'head_hash')), true,
+          'the chain verifies against the old head after growing');
+
+-- 7. A sub-range proves its internal consistency; to_id bounds the walk.
+SELECT is((SELECT checked FROM privacy.audit_verify(from_id => :base + 2, to_id => :base + 4)), 3::bigint,
+          'a sub-range checks exactly its records');
+
+-- 8. Purge: a prefix in id order, a checkpoint, and verification from it.
+SELECT is(privacy.audit_purge('1 year'), 0::bigint, 'nothing is older than a year');
+SELECT cmp_ok(privacy.audit_purge('0 seconds'), '>', 0::bigint, 'purge removes sealed records');
+SELECT is((SELECT count(*) FROM privacy.audit_log), 0::bigint, 'the log is empty after purging everything');
+SELECT is((SELECT (ok, checked)::text FROM privacy.audit_verify()), '(t,0)', 'an empty log after a checkpoint verifies');
+SELECT cmp_ok(privacy.audit_seal(), '>=', 1::bigint, 'the retention record is sealed');
+SELECT is((SELECT ok FROM privacy.audit_verify()), true, 'records after the checkpoint verify from it');
+SELECT is((SELECT prev_hash FROM privacy.audit_log ORDER BY id LIMIT 1),
+          (SELECT hash FROM privacy.audit_checkpoints ORDER BY id DESC LIMIT 1), 'the first record chains from the checkpoint');
+SELECT is((SELECT detail ? 'purged' AND row_values IS NULL FROM privacy.audit_log WHERE kind = 'retention'), true,
+          'the purge is recorded with counts only');
+BEGIN;
+SELECT privacy.audit_maintenance(true, 'pgTAP: delete the checkpoint');
+DELETE FROM privacy.audit_checkpoints;
+SELECT isnt(pg_temp.bad(), NULL, 'a deleted checkpoint is caught');
+ROLLBACK;
+
+-- 9. Tenant visibility: a tenant's verified context sees its records only; none without context.
+GRANT SELECT ON privacy.audit_log TO asuite_app;
+INSERT INTO asuite.msgs VALUES (30, 'x', 'y', NULL);
+SET ROLE asuite_app;
+BEGIN;
+SELECT privacy.set_context('acme', 'u-17');
+INSERT INTO asuite.msgs VALUES (31, 'acme', 'z', NULL);
+COMMIT;
+BEGIN;
+SELECT privacy.set_context('globex', 'g-1');
+INSERT INTO asuite.msgs VALUES (32, 'globex', 'z', NULL);
+COMMIT;
+RESET ROLE;
+SELECT privacy.audit_seal();
+SET ROLE asuite_app;
+SELECT is((SELECT count(*) FROM privacy.audit_log), 0::bigint, 'no context: no audit record visible');
+BEGIN;
+SELECT privacy.set_context('acme', 'u-17');
+SELECT is((SELECT array_agg(DISTINCT tenant) FROM privacy.audit_log), ARRAY['acme'], 'acme sees only acme''s records');
+SELECT is((SELECT count(*) FROM privacy.audit_by_table WHERE table_name = 'asuite.msgs'), 1::bigint,
+          'the summary views apply the same rule');
+COMMIT;
+RESET ROLE;
+
+SELECT * FROM finish();
+
+-- Teardown.
+RESET ROLE;
+SELECT privacy.unaudit('asuite.msgs');
+DROP SCHEMA asuite CASCADE;
+REVOKE SELECT ON privacy.audit_log FROM asuite_app;
+DROP OWNED BY asuite_app;
+DROP ROLE asuite_app;
