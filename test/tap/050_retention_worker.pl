@@ -69,6 +69,12 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM msgs WHERE kind
 cmp_ok(time - $t0, '<', 10, 'within a few naptimes (privacy.naptime = 1s)');
 is(count_kind($node, 'fresh'), '200', 'unexpired rows are kept (US 7 days, table 30 days)');
 is(count_kind($node, 'held'), '50', 'held rows are kept');
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM privacy.audit_queue WHERE kind = 'retention'")
+	  && $node->safe_psql('postgres',
+		"SELECT count(*) > 0 FROM privacy.audit_log WHERE kind = 'retention' AND action = 'PURGE'") eq 't',
+	'the worker also seals the audit queue: the purge\'s audit record is in the chain');
+is($node->safe_psql('postgres', 'SELECT ok FROM privacy.audit_verify()'), 't', 'and the chain verifies');
 like(slurp_file($node->logfile), qr/pg_privacy retention: database "postgres": 40 rows deleted/,
 	'the worker logs counts, never values');
 

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Audit cost, each configuration in the same run, on a messages table (tenant, user, time, a
+# ~300-byte body):
+#   none     no audit;
+#   privacy  privacy.audit(): the C++ trigger queues one record per row (values 'none');
+#   plpgsql  the usual hand-written alternative: a PL/pgSQL trigger writing to_jsonb(NEW) into a
+#            log table;
+#   pgaudit  pgaudit with pgaudit.log = 'write' (set for that variant's role only).
+# Workloads: pgbench single-row inserts with synchronous_commit = on and fsync = on (commit cost
+# dominates), interleaved rounds with medians; and one bulk INSERT ... SELECT of ROWS rows (the
+# per-row cost shows). Also the bytes each configuration adds to the server log and to tables
+# per row, sealing and verification rates.
+# Usage: bash test/bench/audit_bench.sh [seconds per pgbench run, default 10]
+#        (ROUNDS=3 interleaved rounds, ROWS=1000000 rows in the bulk insert)
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+cd "$ROOT"
+SECS=${1:-10}
+ROUNDS=${ROUNDS:-3}
+ROWS=${ROWS:-1000000}
+mkdir -p build
+bash scripts/deps.sh >/dev/null
+build_and_install >/dev/null
+cluster_start >/dev/null
+DB=postgres
+LOG=$PGDATA_DIR/log/postgresql.log
+# Durable commits, and pgaudit loaded (the throwaway cluster runs with fsync off by default).
+psql_q -d $DB -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_privacy, pg_cron, pgaudit'" \
+  -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+  -c "ALTER SYSTEM SET log_min_error_statement = error"
+as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w restart >/dev/null
+W=$(mktemp -d /tmp/pg_privacy_bench.XXXXXX)
+chmod 755 "$W"
+psql_q -d $DB <<'SQL'
+CREATE EXTENSION pg_privacy;
+CREATE EXTENSION pgaudit;
+CREATE FUNCTION body() RETURNS text LANGUAGE sql AS
+  $$ SELECT rpad('Hello, I need help with my order; the assistant said it would ship on Monday. ', 300, 'x') $$;
+CREATE TABLE m_none (id bigserial PRIMARY KEY, tenant_id text NOT NULL, user_id text NOT NULL,
+                     created_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL);
+CREATE TABLE m_privacy (LIKE m_none INCLUDING ALL);
+CREATE TABLE m_plpgsql (LIKE m_none INCLUDING ALL);
+CREATE TABLE m_pgaudit (LIKE m_none INCLUDING ALL);
+SELECT privacy.audit('m_privacy');
+CREATE TABLE plpgsql_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
+                          table_name text, action text, row_data jsonb);
+CREATE FUNCTION plpgsql_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO plpgsql_log (table_name, action, row_data) VALUES (TG_TABLE_NAME, TG_OP, to_jsonb(NEW));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON m_plpgsql FOR EACH ROW EXECUTE FUNCTION plpgsql_audit();
+DO $$
+DECLARE v text;
+BEGIN
+  FOREACH v IN ARRAY ARRAY['none', 'privacy', 'plpgsql', 'pgaudit'] LOOP
+    EXECUTE format('CREATE ROLE bench_%s LOGIN', v);
+    EXECUTE format('GRANT INSERT, SELECT ON m_%s TO bench_%s', v, v);
+    EXECUTE format('GRANT USAGE ON SEQUENCE m_%s_id_seq TO bench_%s', v, v);
+  END LOOP;
+END $$;
+GRANT INSERT ON plpgsql_log TO bench_plpgsql;
+GRANT USAGE ON SEQUENCE plpgsql_log_id_seq TO bench_plpgsql;
+GRANT EXECUTE ON FUNCTION body() TO PUBLIC;
+ALTER ROLE bench_pgaudit SET pgaudit.log = 'write';
+SQL
+VARIANTS="none privacy plpgsql pgaudit"
+for v in $VARIANTS; do
+  cat >"$W/insert_$v.sql" <<PGB
+\set t random(1, 100)
+INSERT INTO m_$v (tenant_id, user_id, body) VALUES ('tenant-' || :t, 'user-' || :t, body());
+PGB
+done
+logsize() { stat -c %s "$LOG"; }
+tps() { # variant
+  "$PGBIN/pgbench" -n -U "bench_$1" -c 2 -j 2 -T "$SECS" -f "$W/insert_$1.sql" $DB 2>/dev/null |
+    sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
+}
+echo "== pgbench single-row inserts, synchronous_commit = on, $ROUNDS interleaved rounds of ${SECS}s"
+for ((r = 0; r < ROUNDS; r++)); do
+  for v in $VARIANTS; do echo "$(tps $v)" >>"$W/tps_$v"; done
+done
+median() { sort -n "$W/tps_$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+base=$(median none)
+for v in $VARIANTS; do
+  awk -v v="$v" -v t="$(median "$v")" -v b="$base" 'BEGIN { printf "%-8s %9.1f tps  %.3f of no audit\n", v, t, t / b }'
+done
+
+echo "== bulk INSERT ... SELECT of $ROWS rows"
+psql_q -d $DB -c "TRUNCATE m_none, m_privacy, m_plpgsql, m_pgaudit, plpgsql_log" -c "SELECT privacy.audit_seal()" >/dev/null
+psql_q -d $DB -c "CHECKPOINT"
+audit_bytes() { psql_q -At -d $DB -c "SELECT pg_total_relation_size('privacy.audit_log') + pg_total_relation_size('privacy.audit_queue')"; }
+before_privacy=$(audit_bytes)
+for v in $VARIANTS; do
+  before=$(logsize)
+  secs=$(psql_q -At -U "bench_$v" -d $DB <<SQL
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+INSERT INTO m_$v (tenant_id, user_id, body)
+  SELECT 'tenant-' || (i % 100), 'user-' || (i % 1000), body() FROM generate_series(1, $ROWS) i;
+SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 3);
+SQL
+)
+  sleep 1
+  echo "$v $secs $(( $(logsize) - before ))" >>"$W/bulk"
+done
+rate() { awk -v v="$1" '$1 == v { print $2 }' "$W/bulk"; }
+for v in $VARIANTS; do
+  awk -v v="$v" -v s="$(rate "$v")" -v n="$ROWS" -v b="$(rate none)" -v p="$(rate plpgsql)" \
+    'BEGIN { printf "%-8s %8.3f s  %9.0f rows/s  %.2f of no audit  %.2fx the PL/pgSQL trigger\n", v, s, n / s, b / s, p / s }'
+done
+echo "== sealing the $ROWS queued records"
+psql_q -At -d $DB <<'SQL'
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+SELECT privacy.audit_seal() AS sealed \gset
+SELECT 'audit_seal: ' || :sealed || ' records, ' ||
+       round(:sealed / (extract(epoch FROM clock_timestamp()) - :t0)) || ' records/s';
+SQL
+echo "== bytes added per row"
+echo "privacy $(( $(audit_bytes) - before_privacy ))" >"$W/tables"
+psql_q -At -d $DB -F ' ' -c "SELECT 'plpgsql', pg_total_relation_size('plpgsql_log')" >>"$W/tables"
+for v in $VARIANTS; do
+  logb=$(awk -v v="$v" '$1 == v { print $3 }' "$W/bulk")
+  tabb=$(awk -v v="$v" '$1 == v { print $2 }' "$W/tables"); tabb=${tabb:-0}
+  awk -v v="$v" -v l="$logb" -v t="$tabb" -v n="$ROWS" \
+    'BEGIN { printf "%-8s server log %7.1f B/row   audit tables %7.1f B/row\n", v, l / n, t / n }'
+done
+echo "== does any configuration write a value to the server log or its audit table?"
+printf 'server log lines holding the message body: %s\n' "$(grep -c 'the assistant said it would ship' "$LOG" || true)"
+psql_q -At -d $DB -c "SELECT 'privacy audit records holding the body: ' || count(*) FROM privacy.audit_log WHERE row_values::text LIKE '%assistant said%' OR detail::text LIKE '%assistant said%'"
+echo "== verification of the whole chain"
+psql_q -At -d $DB <<'SQL'
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+SELECT checked AS checked FROM privacy.audit_verify() \gset
+SELECT 'audit_verify: ' || :checked || ' records, ' ||
+       round(:checked / (extract(epoch FROM clock_timestamp()) - :t0)) || ' records/s';
+SQL
+rm -rf "$W"
