@@ -25,7 +25,7 @@ cluster_start >/dev/null
 DB=postgres
 LOG=$PGDATA_DIR/log/postgresql.log
 # Durable commits, and pgaudit loaded (the throwaway cluster runs with fsync off by default).
-psql_q -d $DB -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_privacy, pg_cron, pgaudit'" \
+psql_q -d $DB -c "ALTER SYSTEM SET shared_preload_libraries = pg_privacy, pg_cron, pgaudit" \
   -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
   -c "ALTER SYSTEM SET log_min_error_statement = error"
 as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w restart >/dev/null
@@ -56,7 +56,7 @@ BEGIN
   FOREACH v IN ARRAY ARRAY['none', 'privacy', 'plpgsql', 'pgaudit'] LOOP
     EXECUTE format('CREATE ROLE bench_%s LOGIN', v);
     EXECUTE format('GRANT INSERT, SELECT ON m_%s TO bench_%s', v, v);
-    EXECUTE format('GRANT USAGE ON SEQUENCE m_%s_id_seq TO bench_%s', v, v);
+    EXECUTE format('GRANT USAGE ON SEQUENCE m_none_id_seq TO bench_%s', v);  -- LIKE shares the sequence
   END LOOP;
 END $$;
 GRANT INSERT ON plpgsql_log TO bench_plpgsql;
