@@ -1,0 +1,300 @@
+// The retention background worker: a launcher starts one worker per database in
+// privacy.databases; each wakes every privacy.naptime and, on a primary only, runs the purge one
+// committed step (batch) at a time, then seals the audit chain when audit provides a sealer.
+#include "core/retention/database_list.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/xlog.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+}
+
+#include <cstring>
+#include <exception>
+
+extern "C" {
+PGDLLEXPORT void pgp_retention_launcher_main(Datum arg);
+PGDLLEXPORT void pgp_retention_worker_main(Datum arg);
+}
+
+namespace pgp {
+namespace {
+
+constexpr int kMaxDatabases = 64;
+constexpr const char* kWorkerType = "pg_privacy retention worker";
+
+char* g_databases = nullptr;
+int g_naptime_s = 60;
+int g_purge_lock_timeout_ms = 100;
+
+struct DatabaseNames {
+  int n = 0;
+  char names[kMaxDatabases][NAMEDATALEN];
+};
+
+// Parses privacy.databases into plain buffers; false (with a reason) when the setting is invalid.
+// The C++ objects live only inside this function, which calls nothing that can ereport.
+bool parse_databases(DatabaseNames* out, char* reason, size_t reason_len) noexcept {
+  out->n = 0;
+  try {
+    for (const auto& name : core::retention::parse_database_list(g_databases ? g_databases : "")) {
+      if (out->n == kMaxDatabases) {
+        snprintf(reason, reason_len, "privacy.databases lists more than %d databases", kMaxDatabases);
+        return false;
+      }
+      strlcpy(out->names[out->n++], name.c_str(), NAMEDATALEN);
+    }
+    return true;
+  } catch (const std::exception& e) {
+    strlcpy(reason, e.what(), reason_len);
+  } catch (...) {
+    strlcpy(reason, "privacy.databases could not be parsed", reason_len);
+  }
+  out->n = 0;
+  return false;
+}
+
+bool database_listed(const char* db) {
+  DatabaseNames* names = static_cast<DatabaseNames*>(palloc(sizeof(DatabaseNames)));
+  char reason[256];
+  bool found = false;
+  if (parse_databases(names, reason, sizeof reason))
+    for (int i = 0; i < names->n && !found; ++i) found = strcmp(names->names[i], db) == 0;
+  pfree(names);
+  return found;
+}
+
+void wait_naptime() {
+  (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, g_naptime_s * 1000L, PG_WAIT_EXTENSION);
+  ResetLatch(MyLatch);
+  CHECK_FOR_INTERRUPTS();
+}
+
+// --- launcher ------------------------------------------------------------------------------
+
+struct Slot {
+  char db[NAMEDATALEN];
+  BackgroundWorkerHandle* handle;
+  TimestampTz started;
+};
+
+bool start_worker(Slot* slot) {
+  BackgroundWorker w;
+  memset(&w, 0, sizeof w);
+  w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  w.bgw_start_time = BgWorkerStart_ConsistentState;
+  // The launcher restarts a worker that stopped (and is still wanted), at most once a naptime.
+  w.bgw_restart_time = BGW_NEVER_RESTART;
+  strlcpy(w.bgw_library_name, "pg_privacy", BGW_MAXLEN);
+  strlcpy(w.bgw_function_name, "pgp_retention_worker_main", BGW_MAXLEN);
+  snprintf(w.bgw_name, BGW_MAXLEN, "pg_privacy retention worker for database %s", slot->db);
+  strlcpy(w.bgw_type, kWorkerType, BGW_MAXLEN);
+  static_assert(NAMEDATALEN <= BGW_EXTRALEN, "a database name fits in bgw_extra");
+  memcpy(w.bgw_extra, slot->db, NAMEDATALEN);
+  w.bgw_notify_pid = MyProcPid;
+  slot->started = GetCurrentTimestamp();
+  if (!RegisterDynamicBackgroundWorker(&w, &slot->handle)) {
+    slot->handle = nullptr;
+    ereport(WARNING, (errmsg("pg_privacy retention: could not start a worker for database \"%s\"", slot->db),
+                      errhint("Raise max_worker_processes.")));
+    return false;
+  }
+  return true;
+}
+
+bool worker_running(const Slot* slot) {
+  pid_t pid;
+  return slot->handle && GetBackgroundWorkerPid(slot->handle, &pid) != BGWH_STOPPED;
+}
+
+// Brings the running workers in line with privacy.databases.
+void reconcile(Slot* slots, int* nslots) {
+  DatabaseNames* wanted = static_cast<DatabaseNames*>(palloc(sizeof(DatabaseNames)));
+  char reason[256];
+  if (!parse_databases(wanted, reason, sizeof reason))
+    ereport(WARNING, (errmsg("pg_privacy retention: %s; serving no database", reason)));
+  for (int i = 0; i < *nslots;) {
+    bool keep = false;
+    for (int j = 0; j < wanted->n && !keep; ++j) keep = strcmp(slots[i].db, wanted->names[j]) == 0;
+    if (keep) {
+      ++i;
+      continue;
+    }
+    if (slots[i].handle) TerminateBackgroundWorker(slots[i].handle);
+    slots[i] = slots[--*nslots];
+  }
+  TimestampTz now = GetCurrentTimestamp();
+  for (int j = 0; j < wanted->n; ++j) {
+    Slot* slot = nullptr;
+    for (int i = 0; i < *nslots && !slot; ++i)
+      if (strcmp(slots[i].db, wanted->names[j]) == 0) slot = &slots[i];
+    if (!slot) {
+      slot = &slots[(*nslots)++];
+      strlcpy(slot->db, wanted->names[j], NAMEDATALEN);
+      slot->handle = nullptr;
+      slot->started = 0;
+    } else if (worker_running(slot) ||
+               !TimestampDifferenceExceeds(slot->started, now, g_naptime_s * 1000)) {
+      continue;
+    }
+    start_worker(slot);
+  }
+  pfree(wanted);
+}
+
+// --- per-database worker -------------------------------------------------------------------
+
+// Runs one query in its own transaction; returns the first column of the first row as a
+// C string in `cxt` (nullptr for SQL NULL or no row).
+char* run_in_transaction(const char* sql, int nargs, Oid* types, Datum* values, MemoryContext cxt) {
+  char* result = nullptr;
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy retention: SPI_connect failed");
+  PushActiveSnapshot(GetTransactionSnapshot());
+  pgstat_report_activity(STATE_RUNNING, sql);
+  if (SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 1) < 0)
+    elog(ERROR, "pg_privacy retention: a purge query failed");
+  if (SPI_processed > 0) {
+    char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    if (v) result = MemoryContextStrdup(cxt, v);
+  }
+  SPI_finish();
+  PopActiveSnapshot();
+  CommitTransactionCommand();
+  pgstat_report_activity(STATE_IDLE, nullptr);
+  return result;
+}
+
+// One purge of this database: every pass, one committed step at a time. A SIGTERM ends it
+// between steps; the next round (or CALL privacy.purge()) carries on where it stopped.
+void purge_round(const char* db, MemoryContext cxt) {
+  char* installed = run_in_transaction(
+      "SELECT to_regprocedure('privacy._purge_step(text,regclass)') IS NOT NULL", 0, nullptr, nullptr, cxt);
+  if (!installed || strcmp(installed, "t") != 0) return;
+  char* first_run = run_in_transaction("SELECT coalesce(max(run_id), 0) FROM privacy.purge_runs", 0, nullptr,
+                                       nullptr, cxt);
+  char* key = MemoryContextStrdup(cxt, "");
+  Oid text_type = TEXTOID;
+  while (key && !ShutdownRequestPending) {
+    MemoryContext old = MemoryContextSwitchTo(cxt);
+    Datum arg = CStringGetTextDatum(key);
+    MemoryContextSwitchTo(old);
+    key = run_in_transaction("SELECT privacy._purge_step($1)", 1, &text_type, &arg, cxt);
+    CHECK_FOR_INTERRUPTS();
+  }
+  if (ShutdownRequestPending) return;
+  Oid int8_type = INT8OID;
+  Datum first = DirectFunctionCall1(int8in, CStringGetDatum(first_run));
+  char* summary = run_in_transaction(
+      "SELECT format('%s rows deleted, %s partitions dropped, %s passes failed', sum(rows_deleted), "
+      "sum(partitions_dropped), count(*) FILTER (WHERE status = 'failed')) FROM privacy.purge_runs "
+      "WHERE run_id > $1 AND pid = pg_backend_pid() HAVING count(*) > 0",
+      1, &int8_type, &first, cxt);
+  if (summary) ereport(LOG, (errmsg("pg_privacy retention: database \"%s\": %s", db, summary)));
+  // Audit sealing belongs to this worker too, once the audit capability provides it.
+  char* sealer = run_in_transaction("SELECT to_regprocedure('privacy.audit_seal()') IS NOT NULL", 0, nullptr,
+                                    nullptr, cxt);
+  if (sealer && strcmp(sealer, "t") == 0)
+    run_in_transaction("SELECT privacy.audit_seal()", 0, nullptr, nullptr, cxt);
+}
+
+// A failed round is logged (its message only: a detail could quote row values) and the worker
+// waits for the next one, rather than dying and being restarted.
+void guarded_round(const char* db, MemoryContext cxt) {
+  PG_TRY();
+  { purge_round(db, cxt); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(cxt);
+    ErrorData* edata = CopyErrorData();
+    FlushErrorState();
+    AbortCurrentTransaction();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    ereport(WARNING, (errcode(edata->sqlerrcode),
+                      errmsg("pg_privacy retention: purge round in database \"%s\" stopped: %s", db,
+                             edata->message)));
+  }
+  PG_END_TRY();
+}
+
+}  // namespace
+
+void retention_init() {
+  DefineCustomStringVariable(
+      "privacy.databases", "Databases the retention background worker purges (comma-separated).",
+      "Empty: the worker serves no database. Each listed database gets its own worker.", &g_databases, "",
+      PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("privacy.naptime", "Time between two purges of the retention background worker.",
+                          nullptr, &g_naptime_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("privacy.purge_lock_timeout",
+                          "lock_timeout of each purge batch: a batch that waits longer is skipped.", nullptr,
+                          &g_purge_lock_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
+                          nullptr);
+  if (!is_preloaded()) return;
+  BackgroundWorker w;
+  memset(&w, 0, sizeof w);
+  w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  w.bgw_start_time = BgWorkerStart_ConsistentState;
+  w.bgw_restart_time = 5;
+  strlcpy(w.bgw_library_name, "pg_privacy", BGW_MAXLEN);
+  strlcpy(w.bgw_function_name, "pgp_retention_launcher_main", BGW_MAXLEN);
+  strlcpy(w.bgw_name, "pg_privacy retention launcher", BGW_MAXLEN);
+  strlcpy(w.bgw_type, "pg_privacy retention launcher", BGW_MAXLEN);
+  RegisterBackgroundWorker(&w);
+}
+
+}  // namespace pgp
+
+void pgp_retention_launcher_main(Datum) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+  BackgroundWorkerUnblockSignals();
+  // Connected to no database: this only makes the launcher visible in pg_stat_activity.
+  BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+  pgp::Slot* slots = static_cast<pgp::Slot*>(palloc0(sizeof(pgp::Slot) * pgp::kMaxDatabases));
+  int nslots = 0;
+  while (!ShutdownRequestPending) {
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+    }
+    pgp::reconcile(slots, &nslots);
+    pgp::wait_naptime();
+  }
+  for (int i = 0; i < nslots; ++i)
+    if (slots[i].handle) TerminateBackgroundWorker(slots[i].handle);
+  proc_exit(0);
+}
+
+void pgp_retention_worker_main(Datum) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+  BackgroundWorkerUnblockSignals();
+  char db[NAMEDATALEN];
+  memcpy(db, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
+  db[NAMEDATALEN - 1] = '\0';
+  // NULL user: the bootstrap superuser, who bypasses row-level security on protected tables.
+  BackgroundWorkerInitializeConnection(db, nullptr, 0);
+  MemoryContext round_cxt = AllocSetContextCreate(TopMemoryContext, "pg_privacy retention", ALLOCSET_DEFAULT_SIZES);
+  while (!ShutdownRequestPending) {
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+      if (!pgp::database_listed(db)) break;
+    }
+    // A standby cannot delete: it waits, and starts purging once promoted.
+    if (!RecoveryInProgress()) pgp::guarded_round(db, round_cxt);
+    MemoryContextReset(round_cxt);
+    if (ShutdownRequestPending) break;
+    pgp::wait_naptime();
+  }
+  proc_exit(0);
+}
