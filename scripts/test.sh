@@ -25,6 +25,7 @@ record() {
 finish() {
   trap - EXIT
   cluster_stop
+  fixture_stop
   log "summary"
   printf '%s\n' "${SUMMARY[@]}"
   echo "$PASSED passed, $FAILED failed"
@@ -71,6 +72,8 @@ build_and_install || { record build 0 1 1; finish; }
 log "throwaway cluster"
 cluster_start || { record cluster 0 1 1; finish; }
 trap finish EXIT
+log "provider fixture"
+fixture_start || { record fixture 0 1 1; finish; }
 
 log "pg_regress (sql/, expected/)"
 make installcheck PG_CONFIG="$PG_CONFIG" >build/regress.log 2>&1

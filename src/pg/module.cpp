@@ -19,6 +19,7 @@ void tenancy_init();
 void classify_init();
 void keyring_init();
 void retention_init();
+void provider_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -42,6 +43,7 @@ void _PG_init(void) {
   pgp::classify_init();
   pgp::keyring_init();
   pgp::retention_init();
+  pgp::provider_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.
