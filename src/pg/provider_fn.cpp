@@ -260,7 +260,7 @@ void audit_provider_call(const char* detail_json) {
   InitFunctionCallInfoData(*fcinfo, &flinfo, 4, InvalidOid, nullptr, nullptr);
   fcinfo->args[0].value = CStringGetTextDatum("provider");
   fcinfo->args[0].isnull = false;
-  fcinfo->args[1].value = CStringGetTextDatum("provider_call");
+  fcinfo->args[1].value = CStringGetTextDatum("CALL");
   fcinfo->args[1].isnull = false;
   fcinfo->args[2].value = (Datum)0;
   fcinfo->args[2].isnull = true;
