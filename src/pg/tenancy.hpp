@@ -10,10 +10,11 @@ namespace pgp {
 
 // The verified tenant, or nullptr without a (still valid) context. Never throws or ereports.
 const char* current_tenant_or_null() noexcept;
-
-// The verified subject and region ("" when the token named none), or nullptr without a context.
-// Never throw or ereport.
+// The verified subject, or nullptr without a (still valid) context. Never throws or ereports.
 const char* current_subject_or_null() noexcept;
+
+// The verified region ("" when the token named none), or nullptr without a (still valid)
+// context. Never throws or ereports.
 const char* current_region_or_null() noexcept;
 
 // True while a verified context is set (and not expired). Never throws or ereports.

@@ -170,7 +170,6 @@ void ensure_keys_loaded() {
 namespace pgp {
 
 const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
-
 const char* current_subject_or_null() noexcept { return context_valid() ? g_ctx.subject.c_str() : nullptr; }
 
 const char* current_region_or_null() noexcept { return context_valid() ? g_ctx.region.c_str() : nullptr; }
