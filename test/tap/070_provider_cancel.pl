@@ -66,6 +66,19 @@ $node->safe_psql('postgres', qq{
 is($node->safe_psql('postgres', "SELECT has_api_key FROM privacy.provider_list WHERE name = 'hung'"),
 	't', 'provider registered with a wrapped key');
 
+# The same through a bind parameter of the extended protocol (pgbench -M extended): the key is
+# then only in the log's "DETAIL: parameters: $1 = '...'" line, which the scrubber redacts too.
+my $bind_key = 'sk-proj-BINDsecretKEY0123456789abcdefghijKLMNOP';
+my $script = PostgreSQL::Test::Utils::tempdir() . '/register.sql';
+open(my $sf, '>', $script) or die;
+print $sf "SELECT privacy.register_provider('bound', 'openai', 'http://127.0.0.1:9', 'm', 'EU', api_key => :key);\n";
+close $sf;
+my $log_before = -s $node->logfile;
+command_ok([ 'pgbench', '-n', '-t', '1', '-M', 'extended', '-f', $script, '-D', "key=$bind_key",
+	'-h', $node->host, '-p', $node->port, 'postgres' ], 'register_provider with the key as a bind parameter');
+is($node->safe_psql('postgres', "SELECT has_api_key FROM privacy.provider_list WHERE name = 'bound'"),
+	't', 'the bound key was stored wrapped');
+
 my $call = qq{SELECT privacy.provider_call('hung', jsonb_build_object('messages', jsonb_build_array(
   jsonb_build_object('role', 'user', 'content', 'mail $email card $card'))))};
 
@@ -129,6 +142,8 @@ like($log, qr/provider_call/, 'the statements are in the server log (log_stateme
 like($log, qr/statement timeout/, 'the timeout is in the server log');
 unlike($log, qr/\Q$api_key\E/, 'the server log holds no API key');
 unlike($log, qr/TAPsecretKEY/, 'not even a part of the API key');
+like($log, qr/parameters: \$1 = /, 'the bind parameter line is in the server log');
+unlike($log, qr/BINDsecretKEY/, 'the server log holds no key passed as a bind parameter');
 unlike($log, qr/\Q$email\E/, 'the server log holds no planted email');
 unlike($log, qr/\Q$card\E/, 'the server log holds no planted card number');
 fixture_stop();
