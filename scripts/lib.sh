@@ -55,6 +55,10 @@ cluster_start() {
   export PGUSER=postgres
   as_server_user "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
     --no-sync >"$CLUSTER_DIR/initdb.log" 2>&1 || { cat "$CLUSTER_DIR/initdb.log"; return 1; }
+  # The master key of the throwaway cluster (privacy.keyring_file): 0600, owned by the server.
+  KEYRING_FILE=$CLUSTER_DIR/keyring
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' | as_server_user tee "$KEYRING_FILE" >/dev/null
+  as_server_user chmod 600 "$KEYRING_FILE"
   as_server_user tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null <<CONF
 port = $PGPORT
 listen_addresses = '127.0.0.1'
@@ -70,6 +74,7 @@ logging_collector = on
 log_directory = 'log'
 log_filename = 'postgresql.log'
 log_min_error_statement = error
+privacy.keyring_file = '$KEYRING_FILE'
 CONF
   as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w -t 60 start >/dev/null ||
     { cat "$SERVER_LOG"; return 1; }
@@ -85,3 +90,34 @@ cluster_stop() {
 }
 
 psql_q() { "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -q "$@"; }
+
+# fixture_start [ARGS...]: starts the loopback provider fixture (build/core/provider_fixture,
+# test/fixtures/README.md) recording to $PGP_FIXTURE_RECORD; exports PGP_FIXTURE_URL. The record
+# file sits in a folder the server can read (the pgTAP suite reads it with pg_read_file).
+fixture_start() {
+  local bin=$ROOT/build/core/provider_fixture
+  [ -x "$bin" ] || { echo "fixture not built: $bin"; return 1; }
+  FIXTURE_DIR=$(mktemp -d /tmp/pg_privacy_fixture.XXXXXX)
+  chmod 755 "$FIXTURE_DIR"
+  export PGP_FIXTURE_RECORD=$FIXTURE_DIR/requests.jsonl
+  : >"$PGP_FIXTURE_RECORD"; chmod 644 "$PGP_FIXTURE_RECORD"
+  "$bin" --port 0 --record "$PGP_FIXTURE_RECORD" "$@" >"$FIXTURE_DIR/stdout" 2>"$FIXTURE_DIR/stderr" &
+  FIXTURE_PID=$!
+  local port="" i
+  for i in $(seq 1 100); do
+    port=$(head -1 "$FIXTURE_DIR/stdout" 2>/dev/null)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "the provider fixture did not start"; cat "$FIXTURE_DIR/stderr"; return 1; }
+  export PGP_FIXTURE_URL=http://127.0.0.1:$port
+  echo "provider fixture: $PGP_FIXTURE_URL (pid $FIXTURE_PID), records $PGP_FIXTURE_RECORD"
+}
+
+fixture_stop() {
+  if [ -n "${FIXTURE_PID:-}" ]; then
+    kill "$FIXTURE_PID" 2>/dev/null && wait "$FIXTURE_PID" 2>/dev/null
+    FIXTURE_PID=
+  fi
+  if [ -n "${FIXTURE_DIR:-}" ] && [ -z "${PGP_KEEP_CLUSTER:-}" ]; then rm -rf "$FIXTURE_DIR"; fi
+}

@@ -25,6 +25,7 @@ record() {
 finish() {
   trap - EXIT
   cluster_stop
+  fixture_stop
   log "summary"
   printf '%s\n' "${SUMMARY[@]}"
   echo "$PASSED passed, $FAILED failed"
@@ -71,6 +72,8 @@ build_and_install || { record build 0 1 1; finish; }
 log "throwaway cluster"
 cluster_start || { record cluster 0 1 1; finish; }
 trap finish EXIT
+log "provider fixture"
+fixture_start || { record fixture 0 1 1; finish; }
 
 log "pg_regress (sql/, expected/)"
 make installcheck PG_CONFIG="$PG_CONFIG" >build/regress.log 2>&1
@@ -112,10 +115,12 @@ record isolation "$p" "$f" "$rc"
 log "Perl TAP (PostgreSQL::Test::Cluster)"
 TAPDIR=$(mktemp -d /tmp/pg_privacy_tap.XXXXXX)
 cp -r test/tap "$TAPDIR/t"
+cp build/core/provider_fixture "$TAPDIR/"
 [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$TAPDIR"
 (cd "$TAPDIR" && as_server_user env PATH="$PGBIN:$PATH" \
   PERL5LIB="$PGXS_DIR/src/test/perl:$TAPDIR/t" \
   PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" TESTDIR="$TAPDIR" \
+  PGP_PROVIDER_FIXTURE="$TAPDIR/provider_fixture" \
   prove -v t/*.pl) >build/tap.log 2>&1
 rc=$?
 grep -E '^(not ok|t/|Result|Files=)' build/tap.log

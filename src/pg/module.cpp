@@ -20,6 +20,7 @@ void classify_init();
 void keyring_init();
 void retention_init();
 void audit_init();
+void provider_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -44,6 +45,7 @@ void _PG_init(void) {
   pgp::keyring_init();
   pgp::retention_init();
   pgp::audit_init();
+  pgp::provider_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.

@@ -13,6 +13,10 @@ const char* current_tenant_or_null() noexcept;
 // The verified subject, or nullptr without a (still valid) context. Never throws or ereports.
 const char* current_subject_or_null() noexcept;
 
+// The verified region ("" when the token named none), or nullptr without a (still valid)
+// context. Never throws or ereports.
+const char* current_region_or_null() noexcept;
+
 // True while a verified context is set (and not expired). Never throws or ereports.
 bool context_is_verified() noexcept;
 

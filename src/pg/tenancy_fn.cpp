@@ -172,6 +172,8 @@ namespace pgp {
 const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
 const char* current_subject_or_null() noexcept { return context_valid() ? g_ctx.subject.c_str() : nullptr; }
 
+const char* current_region_or_null() noexcept { return context_valid() ? g_ctx.region.c_str() : nullptr; }
+
 bool context_is_verified() noexcept { return context_valid(); }
 
 bool context_has_role(std::string_view role) noexcept {
