@@ -18,6 +18,7 @@ void log_scrub_init();
 void tenancy_init();
 void classify_init();
 void keyring_init();
+void crypto_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -40,6 +41,7 @@ void _PG_init(void) {
   pgp::tenancy_init();
   pgp::classify_init();
   pgp::keyring_init();
+  pgp::crypto_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.

@@ -58,6 +58,28 @@ void owner_queries(const char* const* queries, RawRows* results, int n) {
   SetUserIdAndSecContext(save_userid, save_sec);
 }
 
+void owner_execute(const char* query, int nargs, const Oid* types, const Datum* values,
+                   const char* nulls, bool read_only, RawRows* result, uint64* processed) {
+  Oid owner = privacy_schema_owner();
+  Oid save_userid;
+  int save_sec;
+  GetUserIdAndSecContext(&save_userid, &save_sec);
+  SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+  int rc = SPI_execute_with_args(query, nargs, const_cast<Oid*>(types), const_cast<Datum*>(values),
+                                 nulls, read_only, 0);
+  if (rc < 0) elog(ERROR, "pg_privacy: a statement on the extension's tables failed");
+  if (processed) *processed = SPI_processed;
+  if (result) {
+    if (SPI_tuptable)
+      *result = copy_rows();
+    else
+      *result = RawRows{};
+  }
+  SPI_finish();
+  SetUserIdAndSecContext(save_userid, save_sec);
+}
+
 Oid privacy_relid(const char* relname) {
   Oid nsp = get_namespace_oid("privacy", true);
   return OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;

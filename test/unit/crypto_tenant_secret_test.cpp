@@ -32,25 +32,29 @@ struct TempDir {
 
 TEST(TenantSecret, created_once_and_read_back) {
   TempDir d;
-  EXPECT_FALSE(read_tenant_secret(d.path, "acme").has_value());
-  SecretKey a = read_or_create_tenant_secret(d.path, "acme");
-  SecretKey b = read_or_create_tenant_secret(d.path, "acme");
-  EXPECT_TRUE(a == b);
-  auto again = read_tenant_secret(d.path, "acme");
+  const std::string id = new_secret_id(), id2 = new_secret_id();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_NE(id, id2);
+  EXPECT_FALSE(read_tenant_secret(d.path, id).has_value());
+  SecretKey a = create_tenant_secret(d.path, id);
+  auto again = read_tenant_secret(d.path, id);
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(*again == a);
-  SecretKey other = read_or_create_tenant_secret(d.path, "globex");
+  // An existing secret is never replaced.
+  EXPECT_EQ(sqlstate_of([&] { create_tenant_secret(d.path, id); }), ss::kKeyringDirRefused);
+  EXPECT_TRUE(*read_tenant_secret(d.path, id) == a);
+  SecretKey other = create_tenant_secret(d.path, id2);
   EXPECT_FALSE(other == a);
   struct stat st {};
-  ASSERT_EQ(stat((d.path + "/" + tenant_secret_filename("acme")).c_str(), &st), 0);
+  ASSERT_EQ(stat((d.path + "/" + id + ".key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
-TEST(TenantSecret, file_name_does_not_show_the_tenant) {
-  const std::string name = tenant_secret_filename("acme-corporation");
-  EXPECT_EQ(name.size(), 64u + 4u);
-  EXPECT_EQ(name.find("acme"), std::string::npos);
-  EXPECT_NE(name, tenant_secret_filename("acme-corporatioN"));
+TEST(TenantSecret, refuses_ids_that_are_not_32_hex_digits) {
+  TempDir d;
+  for (const char* bad : {"", "../etc/passwd", "0123456789ABCDEF0123456789abcdef",
+                          "0123456789abcdef0123456789abcde"})
+    EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, bad); }), ss::kKeyringDirRefused) << bad;
 }
 
 TEST(TenantSecret, destroyed_secret_cannot_unwrap_even_with_the_master_key) {
@@ -59,16 +63,17 @@ TEST(TenantSecret, destroyed_secret_cannot_unwrap_even_with_the_master_key) {
   const SecretKey data_key = SecretKey::random();
   const auto label = WrapLabel::data_key(KeyKind::kTenant, "acme", 1);
   std::string wrapped;
+  const std::string id = new_secret_id();
   {
-    SecretKey secret = read_or_create_tenant_secret(d.path, "acme");
+    SecretKey secret = create_tenant_secret(d.path, id);
     wrapped = wrap_secret(derive_tenant_kek(master, "acme", &secret), data_key.view(), label);
     EXPECT_TRUE(unwrap_data_key(derive_tenant_kek(master, "acme", &secret), wrapped, label) == data_key);
   }
-  EXPECT_TRUE(destroy_tenant_secret(d.path, "acme"));
-  EXPECT_FALSE(destroy_tenant_secret(d.path, "acme"));
-  EXPECT_FALSE(read_tenant_secret(d.path, "acme").has_value());
-  // A new secret for the same tenant does not bring the old key back.
-  SecretKey fresh = read_or_create_tenant_secret(d.path, "acme");
+  EXPECT_TRUE(destroy_tenant_secret(d.path, id));
+  EXPECT_FALSE(destroy_tenant_secret(d.path, id));
+  EXPECT_FALSE(read_tenant_secret(d.path, id).has_value());
+  // A new secret, even under the same id, does not bring the old key back.
+  SecretKey fresh = create_tenant_secret(d.path, id);
   EXPECT_EQ(sqlstate_of([&] { unwrap_data_key(derive_tenant_kek(master, "acme", &fresh), wrapped, label); }),
             ss::kWrappedKeyRefused);
   EXPECT_EQ(sqlstate_of([&] { unwrap_data_key(derive_tenant_kek(master, "acme", nullptr), wrapped, label); }),
@@ -86,17 +91,18 @@ TEST(TenantKek, depends_on_master_tenant_and_secret) {
 TEST(TenantSecret, refuses_open_directories_and_files) {
   TempDir d;
   chmod(d.path.c_str(), 0750);
-  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, "acme"); }), ss::kKeyringDirRefused);
+  const std::string id = new_secret_id();
+  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, id); }), ss::kKeyringDirRefused);
   chmod(d.path.c_str(), 0700);
-  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret("relative/dir", "acme"); }), ss::kKeyringDirRefused);
-  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path + "/missing", "acme"); }), ss::kKeyringDirRefused);
-  (void)read_or_create_tenant_secret(d.path, "acme");
-  const std::string f = d.path + "/" + tenant_secret_filename("acme");
+  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret("relative/dir", id); }), ss::kKeyringDirRefused);
+  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path + "/missing", id); }), ss::kKeyringDirRefused);
+  (void)create_tenant_secret(d.path, id);
+  const std::string f = d.path + "/" + id + ".key";
   chmod(f.c_str(), 0640);
-  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, "acme"); }), ss::kKeyringDirRefused);
+  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, id); }), ss::kKeyringDirRefused);
   chmod(f.c_str(), 0600);
   { std::ofstream(f, std::ios::app) << "x"; }
-  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, "acme"); }), ss::kKeyringDirRefused);
+  EXPECT_EQ(sqlstate_of([&] { read_tenant_secret(d.path, id); }), ss::kKeyringDirRefused);
 }
 
 }  // namespace

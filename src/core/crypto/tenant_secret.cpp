@@ -1,5 +1,5 @@
 // Tenant secrets in privacy.keyring_dir and the tenant key-encryption key (tenant_secret.hpp).
-// Files are created with O_EXCL-like link() semantics so that two backends agree on one secret.
+// A secret file is written once (link() never replaces it) and only ever deleted.
 #include "core/crypto/tenant_secret.hpp"
 
 #include "core/common.hpp"
@@ -39,8 +39,11 @@ void fsync_dir(const std::string& dir) {
   if (d.fd >= 0) (void)fsync(d.fd);
 }
 
-std::string path_of(const std::string& dir, std::string_view tenant) {
-  return dir + "/" + tenant_secret_filename(tenant);
+std::string path_of(const std::string& dir, std::string_view id) {
+  bool ok = id.size() == 32;
+  for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (!ok) refused("invalid tenant secret id");
+  return dir + "/" + std::string(id) + ".key";
 }
 
 }  // namespace
@@ -59,8 +62,15 @@ SecretKey derive_tenant_kek(const SecretKey& master, std::string_view tenant,
   return kek;
 }
 
-std::string tenant_secret_filename(std::string_view tenant) {
-  return to_hex(hmac_sha256("pg_privacy tenant file v1", tenant)) + ".key";
+std::string new_secret_id() {
+  const SecretKey r = SecretKey::random();
+  static const char* digits = "0123456789abcdef";
+  std::string id;
+  for (std::size_t i = 0; i < 16; ++i) {
+    id.push_back(digits[r.data()[i] >> 4]);
+    id.push_back(digits[r.data()[i] & 15]);
+  }
+  return id;
 }
 
 void check_keyring_dir(const std::string& dir) {
@@ -75,9 +85,9 @@ void check_keyring_dir(const std::string& dir) {
             "The directory grants access to its group or to others.");
 }
 
-std::optional<SecretKey> read_tenant_secret(const std::string& dir, std::string_view tenant) {
+std::optional<SecretKey> read_tenant_secret(const std::string& dir, std::string_view secret_id) {
   check_keyring_dir(dir);
-  Fd f{open(path_of(dir, tenant).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)};
+  Fd f{open(path_of(dir, secret_id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)};
   if (f.fd < 0) {
     if (errno == ENOENT) return std::nullopt;
     refused("tenant secret cannot be opened", errno_text("The file cannot be opened: "));
@@ -98,10 +108,10 @@ std::optional<SecretKey> read_tenant_secret(const std::string& dir, std::string_
   return SecretKey::from_bytes(buf.view());
 }
 
-SecretKey read_or_create_tenant_secret(const std::string& dir, std::string_view tenant) {
-  if (auto existing = read_tenant_secret(dir, tenant)) return std::move(*existing);
+SecretKey create_tenant_secret(const std::string& dir, std::string_view secret_id) {
+  check_keyring_dir(dir);
   SecretKey fresh = SecretKey::random();
-  const std::string final_path = path_of(dir, tenant);
+  const std::string final_path = path_of(dir, secret_id);
   std::string tmp = final_path + ".tmp." + std::to_string(getpid());
   {
     Fd f{open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)};
@@ -121,26 +131,21 @@ SecretKey read_or_create_tenant_secret(const std::string& dir, std::string_view 
       refused("tenant secret cannot be written", errno_text("The file cannot be synced: "));
     }
   }
-  // link() fails with EEXIST when another backend won the race: its secret is the one to use.
+  // link() never replaces an existing file: a secret, once written, is only ever deleted.
   const int rc = link(tmp.c_str(), final_path.c_str());
   const int link_errno = errno;
   unlink(tmp.c_str());
-  if (rc != 0 && link_errno != EEXIST) {
+  if (rc != 0) {
     errno = link_errno;
     refused("tenant secret cannot be created", errno_text("The file cannot be linked: "));
   }
   fsync_dir(dir);
-  if (rc != 0) {
-    auto winner = read_tenant_secret(dir, tenant);
-    if (!winner) refused("tenant secret vanished while it was created");
-    return std::move(*winner);
-  }
   return fresh;
 }
 
-bool destroy_tenant_secret(const std::string& dir, std::string_view tenant) {
+bool destroy_tenant_secret(const std::string& dir, std::string_view secret_id) {
   check_keyring_dir(dir);
-  if (unlink(path_of(dir, tenant).c_str()) != 0) {
+  if (unlink(path_of(dir, secret_id).c_str()) != 0) {
     if (errno == ENOENT) return false;
     refused("tenant secret cannot be deleted", errno_text("The file cannot be deleted: "));
   }
