@@ -3,8 +3,8 @@
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=$PGBIN/pg_config
+PGBIN=${PGP_PGBIN:-/usr/lib/postgresql/15/bin}  # PGP_PGBIN: a private copy of the installation
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGXS_DIR=$(dirname "$(dirname "$(dirname "$("$PG_CONFIG" --pgxs 2>/dev/null || echo /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk)")")")
 JOBS=${JOBS:-2}
 

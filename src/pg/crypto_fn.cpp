@@ -24,8 +24,10 @@ extern "C" {
 #include "utils/rel.h"
 }
 
-PGP_FUNCTION(pgp_encrypt)
-PGP_FUNCTION(pgp_decrypt)
+// Not pgp_encrypt/pgp_decrypt: pgcrypto defines functions of those names, and a preloaded
+// library's global symbol would be called by pgcrypto instead of its own (a crash).
+PGP_FUNCTION(pgp_encrypt_text)
+PGP_FUNCTION(pgp_decrypt_text)
 PGP_FUNCTION(pgp_decrypt_bytea)
 PGP_FUNCTION(pgp_pseudonymize)
 PGP_FUNCTION(pgp_encrypt_trigger)
@@ -106,7 +108,7 @@ struct varlena* open_for(std::string_view tenant, std::string_view envelope) {
 }  // namespace
 }  // namespace pgp
 
-Datum pgp_encrypt(PG_FUNCTION_ARGS) {
+Datum pgp_encrypt_text(PG_FUNCTION_ARGS) {
   text* plaintext = PG_GETARG_TEXT_PP(0);
   pgp::crypto_accept_invalidations();
   bytea* out = pgp::guarded([&] {
@@ -121,7 +123,7 @@ static struct varlena* decrypt_common(FunctionCallInfo fcinfo) {
   return pgp::guarded([&] { return pgp::open_for(pgp::require_tenant(), pgp::bytea_view(envelope)); });
 }
 
-Datum pgp_decrypt(PG_FUNCTION_ARGS) {
+Datum pgp_decrypt_text(PG_FUNCTION_ARGS) {
   struct varlena* out = decrypt_common(fcinfo);
   const int n = static_cast<int>(VARSIZE(out) - VARHDRSZ);
   if (!pg_verifymbstr(VARDATA(out), n, true)) {

@@ -17,7 +17,7 @@ CREATE ROLE cxsuite_app;
 GRANT USAGE ON SCHEMA cxsuite TO cxsuite_app;
 GRANT SELECT, INSERT, UPDATE ON cxsuite.notes, cxsuite.vals TO cxsuite_app;
 
-SELECT plan(44);
+SELECT plan(45);
 
 -- 1. Round trips, as the application role, per tenant.
 SELECT privacy.set_context('cx_acme', 'u1', scope => 'session');
@@ -120,6 +120,12 @@ SELECT is(privacy.pseudonymize('ana@example.com', 'email'), :'p_acme', 'pseudony
 SELECT isnt(privacy.pseudonymize('ana@example.com', 'crm'), :'p_acme', 'and differ across domains');
 SELECT privacy.set_context('cx_globex', 'u2', scope => 'session');
 SELECT isnt(privacy.pseudonymize('ana@example.com', 'email'), :'p_acme', 'and across tenants');
+
+-- pgcrypto in the same backend: its internal pgp_encrypt()/pgp_decrypt() once resolved to
+-- pg_privacy's exported symbols of the same names and crashed the server.
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+SELECT is(pgp_sym_decrypt(pgp_sym_encrypt('with pgcrypto', 'pw'), 'pw'), 'with pgcrypto',
+          'pgcrypto works in a backend that loaded pg_privacy');
 
 -- 8. Shredding, seen by this session and by another backend that has the keys cached.
 SELECT dblink_connect('cx_other', format('host=%s port=%s dbname=%s user=%s',

@@ -30,11 +30,11 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pr
   FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();
 
 CREATE FUNCTION privacy.encrypt(plaintext text) RETURNS bytea
-  AS 'MODULE_PATHNAME', 'pgp_encrypt' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+  AS 'MODULE_PATHNAME', 'pgp_encrypt_text' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.encrypt(text) IS
   'AES-256-GCM envelope under the verified tenant''s newest data key, the tenant bound as associated data';
 CREATE FUNCTION privacy.decrypt(envelope bytea) RETURNS text
-  AS 'MODULE_PATHNAME', 'pgp_decrypt' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+  AS 'MODULE_PATHNAME', 'pgp_decrypt_text' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy.decrypt(bytea) IS
   'opens an envelope of the verified tenant: PV703 if it is not theirs or was changed, PV704 if its key was shredded';
 CREATE FUNCTION privacy.decrypt_bytea(envelope bytea) RETURNS bytea
