@@ -10,22 +10,12 @@ use File::Path qw(make_path);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgPrivacyTest qw(add_keyring);
 
 my $node = PostgreSQL::Test::Cluster->new('crypto_primary');
 $node->init(allows_streaming => 1);
-my $keyring = $node->basedir . '/keyring';
-my $tenants = "$keyring/tenants";
-make_path($tenants);
-chmod 0700, $keyring, $tenants;
-open(my $fh, '>', "$keyring/master.key") or die "master.key: $!";
-printf $fh "%02x", int(rand(256)) for 1 .. 32;
-close $fh;
-chmod 0600, "$keyring/master.key";
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_privacy'
-privacy.keyring_file = '$keyring/master.key'
-privacy.keyring_dir = '$tenants'
-});
+my $tenants = add_keyring($node);
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_privacy'\n");
 $node->start;
 
 my $seal = q{
