@@ -65,6 +65,12 @@ void owner_execute(const char* query, int nargs, const Oid* types, const Datum* 
   int save_sec;
   GetUserIdAndSecContext(&save_userid, &save_sec);
   SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  // The caller's search_path must not choose the functions and operators that run as the owner
+  // (a public.encode() or public.= shadowing pg_catalog's): pin it, as SET search_path does for a
+  // SECURITY DEFINER function.
+  const int guc_level = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                          true, 0, false);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
   int rc = SPI_execute_with_args(query, nargs, const_cast<Oid*>(types), const_cast<Datum*>(values),
                                  nulls, read_only, 0);
@@ -77,6 +83,7 @@ void owner_execute(const char* query, int nargs, const Oid* types, const Datum* 
       *result = RawRows{};
   }
   SPI_finish();
+  AtEOXact_GUC(true, guc_level);
   SetUserIdAndSecContext(save_userid, save_sec);
 }
 

@@ -17,7 +17,7 @@ CREATE ROLE cxsuite_app;
 GRANT USAGE ON SCHEMA cxsuite TO cxsuite_app;
 GRANT SELECT, INSERT, UPDATE ON cxsuite.notes, cxsuite.vals TO cxsuite_app;
 
-SELECT plan(45);
+SELECT plan(46);
 
 -- 1. Round trips, as the application role, per tenant.
 SELECT privacy.set_context('cx_acme', 'u1', scope => 'session');
@@ -126,6 +126,14 @@ SELECT isnt(privacy.pseudonymize('ana@example.com', 'email'), :'p_acme', 'and ac
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 SELECT is(pgp_sym_decrypt(pgp_sym_encrypt('with pgcrypto', 'pw'), 'pw'), 'with pgcrypto',
           'pgcrypto works in a backend that loaded pg_privacy');
+
+-- The caller's search_path does not choose what runs as the extension's owner.
+CREATE FUNCTION cxsuite.encode(bytea, text) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'shadowing function ran'; END $$;
+SET search_path = cxsuite, pg_catalog, public;
+SELECT privacy.set_context('cx_shadow', 'u1', scope => 'session');
+SELECT lives_ok($$SELECT privacy.encrypt('x')$$, 'a shadowing encode() in the caller''s search_path is not called');
+RESET search_path;
 
 -- 8. Shredding, seen by this session and by another backend that has the keys cached.
 SELECT dblink_connect('cx_other', format('host=%s port=%s dbname=%s user=%s',
