@@ -55,10 +55,11 @@ cluster_start() {
   export PGUSER=postgres
   as_server_user "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
     --no-sync >"$CLUSTER_DIR/initdb.log" 2>&1 || { cat "$CLUSTER_DIR/initdb.log"; return 1; }
-  # The master key of the throwaway cluster (privacy.keyring_file): 0600, owned by the server.
-  KEYRING_FILE=$CLUSTER_DIR/keyring
-  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' | as_server_user tee "$KEYRING_FILE" >/dev/null
-  as_server_user chmod 600 "$KEYRING_FILE"
+  # The master key and the per-tenant secrets live outside the data directory (docs/crypto.md):
+  # readable by the server's user only, as the keyring rules require.
+  KEYRING_FILE=$CLUSTER_DIR/keyring/master.key
+  KEYRING_DIR=$CLUSTER_DIR/keyring/tenants
+  make_keyring "$KEYRING_FILE" "$KEYRING_DIR" || return 1
   as_server_user tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null <<CONF
 port = $PGPORT
 listen_addresses = '127.0.0.1'
@@ -75,11 +76,24 @@ log_directory = 'log'
 log_filename = 'postgresql.log'
 log_min_error_statement = error
 privacy.keyring_file = '$KEYRING_FILE'
+privacy.keyring_dir = '$KEYRING_DIR'
 CONF
   as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w -t 60 start >/dev/null ||
     { cat "$SERVER_LOG"; return 1; }
   trap cluster_stop EXIT
   echo "cluster: port $PGPORT, socket $PGHOST, log $PGDATA_DIR/log/postgresql.log"
+}
+
+# make_keyring FILE DIR: a new random master key in FILE (64 hex digits, mode 0600) and an
+# empty tenant-secret directory DIR (mode 0700), both owned by the server's user.
+make_keyring() {
+  local file=$1 dir=$2
+  mkdir -p "$(dirname "$file")" "$dir"
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file" || return 1
+  chmod 700 "$(dirname "$file")" "$dir"
+  chmod 600 "$file"
+  [ "$(id -u)" -eq 0 ] && chown -R "$SERVER_USER" "$(dirname "$file")" "$dir"
+  return 0
 }
 
 cluster_stop() {

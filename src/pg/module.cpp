@@ -21,6 +21,7 @@ void keyring_init();
 void retention_init();
 void audit_init();
 void provider_init();
+void crypto_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -46,6 +47,7 @@ void _PG_init(void) {
   pgp::retention_init();
   pgp::audit_init();
   pgp::provider_init();
+  pgp::crypto_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.

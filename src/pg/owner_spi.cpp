@@ -40,6 +40,17 @@ RawRows copy_rows() {
   return out;
 }
 
+// The caller's search_path must not choose the functions and operators that run as the owner
+// (a public.encode() or public.= shadowing pg_catalog's): pin it, as SET search_path does for a
+// SECURITY DEFINER function. Returns the level to hand to AtEOXact_GUC (an error unwinds it
+// through transaction abort).
+int pin_search_path() {
+  const int level = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                          true, 0, false);
+  return level;
+}
+
 }  // namespace
 
 void owner_queries(const char* const* queries, RawRows* results, int n) {
@@ -48,6 +59,7 @@ void owner_queries(const char* const* queries, RawRows* results, int n) {
   int save_sec;
   GetUserIdAndSecContext(&save_userid, &save_sec);
   SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  const int guc_level = pin_search_path();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
   for (int i = 0; i < n; ++i) {
     if (SPI_execute(queries[i], true, 0) != SPI_OK_SELECT)
@@ -55,6 +67,31 @@ void owner_queries(const char* const* queries, RawRows* results, int n) {
     results[i] = copy_rows();
   }
   SPI_finish();
+  AtEOXact_GUC(true, guc_level);
+  SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+void owner_execute(const char* query, int nargs, const Oid* types, const Datum* values,
+                   const char* nulls, bool read_only, RawRows* result, uint64* processed) {
+  Oid owner = privacy_schema_owner();
+  Oid save_userid;
+  int save_sec;
+  GetUserIdAndSecContext(&save_userid, &save_sec);
+  SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  const int guc_level = pin_search_path();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+  int rc = SPI_execute_with_args(query, nargs, const_cast<Oid*>(types), const_cast<Datum*>(values),
+                                 nulls, read_only, 0);
+  if (rc < 0) elog(ERROR, "pg_privacy: a statement on the extension's tables failed");
+  if (processed) *processed = SPI_processed;
+  if (result) {
+    if (SPI_tuptable)
+      *result = copy_rows();
+    else
+      *result = RawRows{};
+  }
+  SPI_finish();
+  AtEOXact_GUC(true, guc_level);
   SetUserIdAndSecContext(save_userid, save_sec);
 }
 

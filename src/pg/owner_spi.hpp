@@ -21,6 +21,12 @@ void owner_queries(const char* const* queries, RawRows* results, int n);
 
 // The owner of schema privacy (the extension's owner): the identity configuration is read as.
 Oid privacy_schema_owner();
+// Runs one parameterised statement as the owner of schema privacy (read-write unless
+// `read_only`) and returns its rows (a SELECT or ... RETURNING); *processed gets SPI_processed
+// when not null. Like owner_queries it may ereport: call it through pg_call() or with no C++
+// objects alive.
+void owner_execute(const char* query, int nargs, const Oid* types, const Datum* values,
+                   const char* nulls, bool read_only, RawRows* result, uint64* processed = nullptr);
 
 // Oid of a relation in schema privacy (InvalidOid if it does not exist).
 Oid privacy_relid(const char* relname);

@@ -5,9 +5,28 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use Exporter 'import';
-our @EXPORT_OK = qw(protected_node);
+our @EXPORT_OK = qw(protected_node add_keyring);
 
 my $secret = 'tap-shared-secret-0123456789abcdef0123';
+
+# Gives a node (before it starts) a random master key and a tenant-secret directory outside its
+# data directory, owner-only, as privacy.keyring_file and privacy.keyring_dir. Returns the
+# directory of tenant secrets.
+sub add_keyring {
+	my ($node) = @_;
+	my $keyring = $node->basedir . '/keyring';
+	my $tenants = "$keyring/tenants";
+	mkdir $keyring or die "mkdir $keyring: $!";
+	mkdir $tenants or die "mkdir $tenants: $!";
+	chmod 0700, $keyring, $tenants;
+	open(my $fh, '>', "$keyring/master.key") or die "master.key: $!";
+	printf $fh "%02x", int(rand(256)) for 1 .. 32;
+	close $fh;
+	chmod 0600, "$keyring/master.key";
+	$node->append_conf('postgresql.conf',
+		"privacy.keyring_file = '$keyring/master.key'\nprivacy.keyring_dir = '$tenants'\n");
+	return $tenants;
+}
 
 # Returns ($node, $acme_token); $app_grants are the privileges the role "app" gets on msgs.
 sub protected_node {
@@ -15,6 +34,7 @@ sub protected_node {
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_privacy'\n");
+	add_keyring($node);
 	$node->start;
 	$node->safe_psql('postgres', qq{
 		CREATE EXTENSION pg_privacy;

@@ -14,6 +14,7 @@ inline constexpr const char* kMasterKeyUnavailable = "PV705";  // unreadable, co
 inline constexpr const char* kKeyringPermissions = "PV706";    // keyring file open to others
 inline constexpr const char* kWrappedKeyRefused = "PV707";     // malformed, or not this master key
 inline constexpr const char* kKeyNotFound = "PV708";        // raised by the SQL layer (no such version)
+inline constexpr const char* kKeyringDirRefused = "PV709";  // privacy.keyring_dir unusable
 inline constexpr const char* kValueTooLarge = "54000";      // program_limit_exceeded
 
 }  // namespace pgp::core::crypto::crypto_sqlstate

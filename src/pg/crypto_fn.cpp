@@ -1,0 +1,381 @@
+// SQL functions of encryption: privacy.encrypt/decrypt/decrypt_bytea, pseudonymize, the
+// encrypting trigger, and key administration (rotate_tenant_key, rotate_master_key, shredding).
+#include "core/common.hpp"
+#include "core/crypto/crypto_sqlstate.hpp"
+#include "core/crypto/envelope.hpp"
+#include "core/crypto/hmac.hpp"
+#include "core/crypto/keyring.hpp"
+#include "core/crypto/tenant_secret.hpp"
+#include "core/crypto/wrap.hpp"
+#include "pg/convert.hpp"
+#include "pg/crypto_keys.hpp"
+#include "pg/keyring.hpp"
+#include "pg/owner_spi.hpp"
+
+#include <openssl/crypto.h>
+
+#include <span>
+
+extern "C" {
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "mb/pg_wchar.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+}
+
+// Not pgp_encrypt/pgp_decrypt: pgcrypto defines functions of those names, and a preloaded
+// library's global symbol would be called by pgcrypto instead of its own (a crash).
+PGP_FUNCTION(pgp_encrypt_text)
+PGP_FUNCTION(pgp_decrypt_text)
+PGP_FUNCTION(pgp_decrypt_bytea)
+PGP_FUNCTION(pgp_pseudonymize)
+PGP_FUNCTION(pgp_encrypt_trigger)
+PGP_FUNCTION(pgp_master_key_id)
+PGP_FUNCTION(pgp_rotate_tenant_key)
+PGP_FUNCTION(pgp_rotate_master_key)
+PGP_FUNCTION(pgp_shred_tenant_keys)
+
+namespace cc = pgp::core::crypto;
+namespace ss = pgp::core::crypto::crypto_sqlstate;
+
+namespace pgp {
+namespace {
+
+[[noreturn]] void destroyed() {
+  throw core::Error(ss::kKeyDestroyed, "key destroyed",
+                    "The key of this value was shredded; the value cannot be recovered.");
+}
+
+[[noreturn]] void not_found() {
+  throw core::Error(ss::kKeyNotFound, "key not found",
+                    "The value names a key that the current tenant does not have.");
+}
+
+bytea* alloc_bytea(std::size_t n) {
+  return pg_call([&] {
+    bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + n));
+    SET_VARSIZE(b, VARHDRSZ + n);
+    return b;
+  });
+}
+
+std::string_view bytea_view(const bytea* b) {
+  return {VARDATA_ANY(b), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(b))};
+}
+
+// Seals `plaintext` for the verified tenant under its newest data key.
+bytea* seal_for(std::string_view tenant, std::string_view plaintext) {
+  const TenantKeySet* ks = tenant_key_set(tenant, true);
+  if (ks->destroyed || ks->newest == 0) destroyed();
+  const auto& key = ks->data.at(ks->newest);
+  if (!key) destroyed();
+  cc::EnvelopeHeader h;
+  h.kind = cc::KeyKind::kTenant;
+  h.key_version = ks->newest;
+  const std::size_t n = cc::envelope_size(h, plaintext.size());
+  bytea* out = alloc_bytea(n);
+  cc::seal_envelope_into(*key, h, cc::EnvelopeOwner{tenant, {}}, plaintext,
+                         std::span<char>(VARDATA(out), n));
+  return out;
+}
+
+// The data key that opens `envelope` for the verified tenant (PV701/702 malformed, PV704
+// shredded, PV708 no such key).
+const cc::SecretKey& key_for(std::string_view tenant, std::string_view envelope) {
+  const cc::EnvelopeHeader h = cc::parse_envelope_header(envelope);
+  if (h.kind != cc::KeyKind::kTenant) not_found();  // subject keys: not in this version
+  const TenantKeySet* ks = tenant_key_set(tenant, false);
+  if (!ks) not_found();
+  auto it = ks->data.find(h.key_version);
+  if (it == ks->data.end()) {
+    if (ks->destroyed) destroyed();
+    not_found();
+  }
+  if (!it->second) destroyed();
+  return *it->second;
+}
+
+// Opens into a palloc'd varlena (text or bytea have the same layout).
+struct varlena* open_for(std::string_view tenant, std::string_view envelope) {
+  const cc::SecretKey& key = key_for(tenant, envelope);
+  const std::size_t n = cc::envelope_plaintext_size(envelope);
+  bytea* out = alloc_bytea(n);
+  cc::open_envelope_into(key, cc::EnvelopeOwner{tenant, {}}, envelope, std::span<char>(VARDATA(out), n));
+  return out;
+}
+
+}  // namespace
+}  // namespace pgp
+
+Datum pgp_encrypt_text(PG_FUNCTION_ARGS) {
+  text* plaintext = PG_GETARG_TEXT_PP(0);
+  pgp::crypto_accept_invalidations();
+  bytea* out = pgp::guarded([&] {
+    return pgp::seal_for(pgp::require_tenant(), pgp::text_view(plaintext));
+  });
+  PG_RETURN_BYTEA_P(out);
+}
+
+static struct varlena* decrypt_common(FunctionCallInfo fcinfo) {
+  bytea* envelope = PG_GETARG_BYTEA_PP(0);
+  pgp::crypto_accept_invalidations();
+  return pgp::guarded([&] { return pgp::open_for(pgp::require_tenant(), pgp::bytea_view(envelope)); });
+}
+
+Datum pgp_decrypt_text(PG_FUNCTION_ARGS) {
+  struct varlena* out = decrypt_common(fcinfo);
+  const int n = static_cast<int>(VARSIZE(out) - VARHDRSZ);
+  if (!pg_verifymbstr(VARDATA(out), n, true)) {
+    OPENSSL_cleanse(VARDATA(out), n);
+    ereport(ERROR, (errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+                    errmsg("decrypted value is not valid text in the database encoding"),
+                    errhint("Use privacy.decrypt_bytea() for binary values.")));
+  }
+  PG_RETURN_TEXT_P(reinterpret_cast<text*>(out));
+}
+
+Datum pgp_decrypt_bytea(PG_FUNCTION_ARGS) { PG_RETURN_BYTEA_P(decrypt_common(fcinfo)); }
+
+Datum pgp_pseudonymize(PG_FUNCTION_ARGS) {
+  text* value = PG_GETARG_TEXT_PP(0);
+  text* domain = PG_GETARG_TEXT_PP(1);
+  pgp::crypto_accept_invalidations();
+  text* out = pgp::guarded([&] {
+    const std::string_view tenant = pgp::require_tenant();
+    const pgp::TenantKeySet* ks = pgp::tenant_key_set(tenant, true);
+    if (!ks->pseudonym) pgp::destroyed();
+    return pgp::make_text(cc::pseudonymize(*ks->pseudonym, pgp::text_view(domain), pgp::text_view(value)));
+  });
+  PG_RETURN_TEXT_P(out);
+}
+
+// BEFORE INSERT OR UPDATE FOR EACH ROW, arguments: bytea column names. A value that parses as
+// an envelope header must open for the verified tenant (then it is kept as it is); any other
+// value is encrypted. A value unchanged by an UPDATE is not examined again.
+Datum pgp_encrypt_trigger(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("privacy.encrypt_trigger() must be called as a trigger")));
+  TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+      !(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("privacy.encrypt_trigger() must be a BEFORE INSERT OR UPDATE FOR EACH ROW trigger")));
+  const Trigger* trig = td->tg_trigger;
+  if (trig->tgnargs == 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("privacy.encrypt_trigger() needs the names of the columns to encrypt"),
+                    errhint("CREATE TRIGGER ... EXECUTE FUNCTION privacy.encrypt_trigger('secret_notes').")));
+  Relation rel = td->tg_relation;
+  TupleDesc desc = RelationGetDescr(rel);
+  const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+  HeapTuple tuple = is_update ? td->tg_newtuple : td->tg_trigtuple;
+  const int n = trig->tgnargs;
+  int* cols = static_cast<int*>(palloc(sizeof(int) * n));
+  Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * n));
+  bool* skip = static_cast<bool*>(palloc0(sizeof(bool) * n));
+  for (int i = 0; i < n; ++i) {
+    const char* name = trig->tgargs[i];
+    int attnum = SPI_fnumber(desc, name);
+    if (attnum <= 0)
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                      errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel))));
+    if (getBaseType(TupleDescAttr(desc, attnum - 1)->atttypid) != BYTEAOID)
+      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                      errmsg("privacy.encrypt_trigger() cannot encrypt column \"%s\": it is not bytea", name),
+                      errhint("Encrypted columns are bytea; write plaintext as convert_to(value, 'UTF8').")));
+    cols[i] = attnum;
+    values[i] = heap_getattr(tuple, attnum, desc, &nulls[i]);
+    if (nulls[i]) continue;
+    values[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(values[i]));
+    if (is_update) {
+      bool old_null;
+      Datum old = heap_getattr(td->tg_trigtuple, attnum, desc, &old_null);
+      if (!old_null) {
+        bytea* o = reinterpret_cast<bytea*>(PG_DETOAST_DATUM_PACKED(old));
+        bytea* v = reinterpret_cast<bytea*>(DatumGetPointer(values[i]));
+        skip[i] = VARSIZE_ANY_EXHDR(o) == VARSIZE_ANY_EXHDR(v) &&
+                  memcmp(VARDATA_ANY(o), VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)) == 0;
+      }
+    }
+  }
+  pgp::crypto_accept_invalidations();
+  pgp::guarded([&] {
+    const std::string_view tenant = pgp::require_tenant();
+    for (int i = 0; i < n; ++i) {
+      if (nulls[i] || skip[i]) continue;
+      const std::string_view v = pgp::bytea_view(reinterpret_cast<bytea*>(DatumGetPointer(values[i])));
+      bool envelope = true;
+      try {
+        (void)cc::parse_envelope_header(v);
+      } catch (const pgp::core::Error&) {
+        envelope = false;
+      }
+      if (envelope) {
+        // Must be this tenant's: opening it proves it (PV703/PV704/PV708 otherwise).
+        struct varlena* plain = pgp::open_for(tenant, v);
+        OPENSSL_cleanse(VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
+        pgp::pg_call([&] { pfree(plain); });
+      } else {
+        values[i] = PointerGetDatum(pgp::seal_for(tenant, v));
+      }
+    }
+  });
+  HeapTuple out = heap_modify_tuple_by_cols(tuple, desc, n, cols, values, nulls);
+  return PointerGetDatum(out);
+}
+
+Datum pgp_master_key_id(PG_FUNCTION_ARGS) {
+  text* out = pgp::guarded([&] { return pgp::make_text(cc::master_key_id(pgp::master_key())); });
+  PG_RETURN_TEXT_P(out);
+}
+
+// New version of the tenant's data key, wrapped like its others (same keyring-dir choice).
+Datum pgp_rotate_tenant_key(PG_FUNCTION_ARGS) {
+  text* tenant_t = PG_GETARG_TEXT_PP(0);
+  pgp::crypto_accept_invalidations();
+  const int version = pgp::guarded([&] {
+    const std::string tenant(pgp::text_view(tenant_t));
+    const pgp::TenantKeySet* ks = pgp::tenant_key_set(tenant, false);
+    if (!ks) pgp::not_found();
+    if (ks->destroyed) pgp::destroyed();
+    const std::uint32_t next = ks->newest + 1;
+    pgp::RawRows ext;
+    {
+      const char* q = "SELECT max(secret_id) FROM privacy.tenant_keys WHERE tenant_id = $1";
+      Oid types[1] = {TEXTOID};
+      Datum values[1] = {PointerGetDatum(tenant_t)};
+      pgp::pg_call([&] { pgp::owner_execute(q, 1, types, values, nullptr, true, &ext); });
+    }
+    const char* secret_id = ext.nrows == 1 ? ext.at(0, 0) : nullptr;
+    const cc::SecretKey& master = pgp::master_key();
+    std::optional<cc::SecretKey> kek_opt = pgp::tenant_kek(master, tenant, secret_id);
+    if (!kek_opt) pgp::destroyed();
+    const cc::SecretKey& kek = *kek_opt;
+    const cc::SecretKey fresh = cc::SecretKey::random();
+    const std::string wrapped =
+        cc::wrap_secret(kek, fresh.view(), cc::WrapLabel::data_key(cc::KeyKind::kTenant, tenant, next));
+    const std::string mid = cc::master_key_id(master);
+    const char* q =
+        "INSERT INTO privacy.tenant_keys (tenant_id, kind, version, wrapped, master_key_id, secret_id) "
+        "VALUES ($1, 1, $2, $3, $4, $5)";
+    Oid types[5] = {TEXTOID, INT4OID, BYTEAOID, TEXTOID, TEXTOID};
+    const char nulls[6] = {' ', ' ', ' ', ' ', secret_id ? ' ' : 'n', '\0'};
+    Datum values[5];
+    bytea* w = pgp::alloc_bytea(wrapped.size());
+    memcpy(VARDATA(w), wrapped.data(), wrapped.size());
+    pgp::pg_call([&] {
+      values[0] = PointerGetDatum(tenant_t);
+      values[1] = Int32GetDatum(static_cast<int32>(next));
+      values[2] = PointerGetDatum(w);
+      values[3] = CStringGetTextDatum(mid.c_str());
+      values[4] = secret_id ? CStringGetTextDatum(secret_id) : PointerGetDatum(nullptr);
+    });
+    pgp::pg_call([&] { pgp::owner_execute(q, 5, types, values, nulls, false, nullptr); });
+    return static_cast<int>(next);
+  });
+  PG_RETURN_INT32(version);
+}
+
+// Superuser: every wrapped key from the master key in `old_keyring_file` to the configured one,
+// in this transaction. Rows already under the configured key are counted and left alone, so an
+// interrupted rotation can be run again.
+Datum pgp_rotate_master_key(PG_FUNCTION_ARGS) {
+  if (!superuser())
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to rotate the master key"),
+                    errhint("Only a superuser may call privacy.rotate_master_key().")));
+  const char* old_path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  TupleDesc tupdesc;
+  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "privacy.rotate_master_key: return type must be a row type");
+  int64 counts[3] = {0, 0, 0};
+  pgp::guarded([&] {
+    const cc::SecretKey old_master = cc::read_keyring_file(old_path);
+    const cc::SecretKey& new_master = pgp::master_key();
+    const std::string old_id = cc::master_key_id(old_master), new_id = cc::master_key_id(new_master);
+    pgp::RawRows rows;
+    pgp::pg_call([&] {
+      pgp::owner_execute(
+          "SELECT tenant_id, kind, subject_ref, version, encode(wrapped, 'hex'), secret_id, master_key_id "
+          "FROM privacy.tenant_keys WHERE wrapped IS NOT NULL ORDER BY tenant_id FOR UPDATE",
+          0, nullptr, nullptr, nullptr, false, &rows);
+    });
+    for (int r = 0; r < rows.nrows; ++r) {
+      const std::string tenant = rows.at(r, 0);
+      const auto kind = static_cast<cc::KeyKind>(atoi(rows.at(r, 1)));
+      const std::string subject_ref = rows.at(r, 2);
+      const auto version = static_cast<std::uint32_t>(strtoul(rows.at(r, 3), nullptr, 10));
+      const char* secret_id = rows.at(r, 5);
+      const char* mid = rows.at(r, 6);
+      if (mid && new_id == mid) { ++counts[1]; continue; }
+      std::optional<cc::SecretKey> old_kek = pgp::tenant_kek(old_master, tenant, secret_id);
+      if (!old_kek) { ++counts[2]; continue; }  // secret file destroyed: nothing left to re-wrap
+      std::optional<cc::SecretKey> new_kek = pgp::tenant_kek(new_master, tenant, secret_id);
+      std::string hexw = rows.at(r, 4), raw;
+      raw.resize(hexw.size() / 2);
+      for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<char>(std::stoi(hexw.substr(2 * i, 2), nullptr, 16));
+      const std::string rewrapped = cc::rewrap_secret(
+          *old_kek, *new_kek, raw,
+          cc::WrapLabel::data_key(kind, tenant, version, kind == cc::KeyKind::kSubject ? subject_ref : ""));
+      bytea* w = pgp::alloc_bytea(rewrapped.size());
+      memcpy(VARDATA(w), rewrapped.data(), rewrapped.size());
+      Oid types[6] = {BYTEAOID, TEXTOID, TEXTOID, INT2OID, TEXTOID, INT4OID};
+      Datum values[6];
+      pgp::pg_call([&] {
+        values[0] = PointerGetDatum(w);
+        values[1] = CStringGetTextDatum(new_id.c_str());
+        values[2] = CStringGetTextDatum(tenant.c_str());
+        values[3] = Int16GetDatum(static_cast<int16>(kind));
+        values[4] = CStringGetTextDatum(subject_ref.c_str());
+        values[5] = Int32GetDatum(static_cast<int32>(version));
+      });
+      pgp::pg_call([&] {
+        pgp::owner_execute("UPDATE privacy.tenant_keys SET wrapped = $1, master_key_id = $2 "
+                           "WHERE tenant_id = $3 AND kind = $4 AND subject_ref = $5 AND version = $6",
+                           6, types, values, nullptr, false, nullptr);
+      });
+      ++counts[0];
+    }
+  });
+  Datum values[3] = {Int64GetDatum(counts[0]), Int64GetDatum(counts[1]), Int64GetDatum(counts[2])};
+  bool nulls[3] = {false, false, false};
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+// Destroys every key of the tenant: the rows lose their wrapped bytes, then the tenant's secret
+// file is deleted (the step that reaches backups). Called by privacy.shred_tenant().
+Datum pgp_shred_tenant_keys(PG_FUNCTION_ARGS) {
+  text* tenant_t = PG_GETARG_TEXT_PP(0);
+  Oid types[1] = {TEXTOID};
+  Datum values[1] = {PointerGetDatum(tenant_t)};
+  pgp::RawRows ids;
+  pgp::owner_execute("SELECT DISTINCT secret_id FROM privacy.tenant_keys WHERE tenant_id = $1", 1, types,
+                     values, nullptr, true, &ids);
+  uint64 n = 0;
+  pgp::owner_execute("UPDATE privacy.tenant_keys SET wrapped = NULL, shredded_at = now() "
+                     "WHERE tenant_id = $1 AND wrapped IS NOT NULL",
+                     1, types, values, nullptr, false, nullptr, &n);
+  bool unprotected = false;
+  for (int r = 0; r < ids.nrows; ++r)
+    if (!ids.at(r, 0)) unprotected = true;
+  if (!pgp::keyring_dir()[0] && ids.nrows > 0 && !(ids.nrows == 1 && unprotected))
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '7', '0', '9')),
+                    errmsg("privacy.keyring_dir is not set"),
+                    errdetail("The tenant's secret files live there; shredding must delete them."),
+                    errhint("Set privacy.keyring_dir in postgresql.conf and reload.")));
+  // The step that reaches every copy of the database: without these files no backup can unwrap
+  // the tenant's keys. It cannot be rolled back; the rows above are only the visible record.
+  pgp::guarded([&] {
+    for (int r = 0; r < ids.nrows; ++r)
+      if (ids.at(r, 0)) cc::destroy_tenant_secret(pgp::keyring_dir(), ids.at(r, 0));
+  });
+  if (unprotected && n > 0)
+    ereport(WARNING, (errmsg("some shredded keys were not protected by privacy.keyring_dir"),
+                      errdetail("Copies of the database taken before now (backups, replicas, dumps) can still read "
+                                "the values those keys encrypted."),
+                      errhint("Set privacy.keyring_dir before a tenant's first encryption; see docs/crypto.md.")));
+  PG_RETURN_INT64(static_cast<int64>(n));
+}

@@ -1,0 +1,103 @@
+-- Encryption: per-tenant data keys wrapped under the master key (and, with privacy.keyring_dir,
+-- a per-tenant secret kept outside the database), AES-256-GCM envelopes bound to the tenant,
+-- pseudonyms, the encrypting trigger, rotation and crypto-shredding (docs/crypto.md).
+
+-- One row per data key. wrapped IS NULL means the key was shredded. kind is core KeyKind:
+-- 1 tenant data key (versioned), 2 subject key, 3 pseudonym key (never rotated).
+-- secret_id: the key is wrapped under a key-encryption key that also needs the tenant's file
+-- <secret_id>.key in privacy.keyring_dir, so that deleting the file shreds the key in every
+-- backup too (NULL: the tenant's keys were created without a keyring directory).
+CREATE TABLE privacy.tenant_keys (
+  tenant_id       text NOT NULL,
+  kind            smallint NOT NULL CHECK (kind IN (1, 2, 3)),
+  subject_ref     text NOT NULL DEFAULT '',
+  version         integer NOT NULL CHECK (version >= 1),
+  wrapped         bytea,
+  master_key_id   text,
+  secret_id       text CHECK (secret_id ~ '^[0-9a-f]{32}$'),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  shredded_at     timestamptz,
+  PRIMARY KEY (tenant_id, kind, subject_ref, version),
+  CHECK ((wrapped IS NULL) = (shredded_at IS NOT NULL)),
+  CHECK ((kind = 2) = (subject_ref <> ''))
+);
+COMMENT ON TABLE privacy.tenant_keys IS
+  'data keys wrapped under the master key (NULL = shredded); readable by the extension owner only';
+REVOKE ALL ON privacy.tenant_keys FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy.tenant_keys', '');
+-- Every change invalidates the unwrapped keys cached by every backend (relcache invalidation).
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.tenant_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();
+
+CREATE FUNCTION privacy.encrypt(plaintext text) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'pgp_encrypt_text' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.encrypt(text) IS
+  'AES-256-GCM envelope under the verified tenant''s newest data key, the tenant bound as associated data';
+CREATE FUNCTION privacy.decrypt(envelope bytea) RETURNS text
+  AS 'MODULE_PATHNAME', 'pgp_decrypt_text' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION privacy.decrypt(bytea) IS
+  'opens an envelope of the verified tenant: PV703 if it is not theirs or was changed, PV704 if its key was shredded';
+CREATE FUNCTION privacy.decrypt_bytea(envelope bytea) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'pgp_decrypt_bytea' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION privacy.decrypt_bytea(bytea) IS
+  'privacy.decrypt() for binary plaintext (columns encrypted by privacy.encrypt_trigger)';
+CREATE FUNCTION privacy.pseudonymize(value text, domain text) RETURNS text
+  AS 'MODULE_PATHNAME', 'pgp_pseudonymize' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.pseudonymize(text, text) IS
+  'deterministic keyed pseudonym (64 hex digits) of a value, per verified tenant and domain';
+CREATE FUNCTION privacy.encrypt_trigger() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'pgp_encrypt_trigger' LANGUAGE C;
+COMMENT ON FUNCTION privacy.encrypt_trigger() IS
+  'BEFORE INSERT OR UPDATE FOR EACH ROW: encrypts the named bytea columns for the verified tenant, keeps its own envelopes';
+
+-- Administration: EXECUTE revoked from PUBLIC; rotate_master_key also checks for a superuser.
+CREATE FUNCTION privacy.master_key_id() RETURNS text
+  AS 'MODULE_PATHNAME', 'pgp_master_key_id' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.master_key_id() IS
+  '16 hex digits naming the configured master key without revealing it';
+REVOKE ALL ON FUNCTION privacy.master_key_id() FROM PUBLIC;
+CREATE FUNCTION privacy.rotate_tenant_key(tenant text) RETURNS integer
+  AS 'MODULE_PATHNAME', 'pgp_rotate_tenant_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.rotate_tenant_key(text) IS
+  'adds a new version of the tenant''s data key (new values use it; old values stay readable); returns the version';
+REVOKE ALL ON FUNCTION privacy.rotate_tenant_key(text) FROM PUBLIC;
+CREATE FUNCTION privacy.rotate_master_key(old_keyring_file text,
+    OUT rewrapped bigint, OUT already_current bigint, OUT unreadable bigint)
+  AS 'MODULE_PATHNAME', 'pgp_rotate_master_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.rotate_master_key(text) IS
+  'superuser: re-wraps every data key from the master key in old_keyring_file to the configured one';
+REVOKE ALL ON FUNCTION privacy.rotate_master_key(text) FROM PUBLIC;
+
+CREATE FUNCTION privacy._shred_tenant_keys(tenant text) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'pgp_shred_tenant_keys' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._shred_tenant_keys(text) FROM PUBLIC;
+
+-- The one place that records a crypto event in the audit log, when the audit capability is
+-- installed (built in parallel: the integrator adapts the call to its final signature).
+CREATE FUNCTION privacy._crypto_audit(action text, tenant text, keys bigint) RETURNS void
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM privacy._audit_record('crypto', upper(action), NULL,
+                                jsonb_build_object('tenant_id', tenant, 'keys', keys));
+END $$;
+REVOKE ALL ON FUNCTION privacy._crypto_audit(text, text, bigint) FROM PUBLIC;
+
+CREATE FUNCTION privacy.shred_tenant(tenant text) RETURNS bigint
+  LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  n bigint;
+BEGIN
+  n := privacy._shred_tenant_keys(tenant);
+  PERFORM privacy._crypto_audit('shred_tenant', tenant, n);
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION privacy.shred_tenant(text) IS
+  'destroys every key of the tenant (all versions, pseudonym key included): its ciphertext becomes unreadable everywhere; returns the number of keys destroyed';
+REVOKE ALL ON FUNCTION privacy.shred_tenant(text) FROM PUBLIC;
+
+-- Key creation, rotation and shredding change privacy.tenant_keys: audited like every other
+-- configuration table (names of changed columns, never the wrapped keys).
+CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.tenant_keys
+  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.tenant_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
