@@ -46,13 +46,13 @@ SELECT privacy.set_context('initech', 'user-3', '{}', 'EU');
 SELECT privacy.provider_call('summariser', :'request');
 ROLLBACK;
 \echo '--- a BLOCK rule (a project code name) refuses the call (PV607)'
-INSERT INTO privacy.rules (name, entity_type, pattern, action) VALUES ('codename', 'CODENAME', 'ZEPHYR-[0-9]{4}', 'BLOCK');
+INSERT INTO privacy.rules (name, entity_type, pattern, action) VALUES ('provider_codename', 'CODENAME', 'ZEPHYR-[0-9]{4}', 'BLOCK');
 BEGIN;
 SELECT privacy.set_context('acme', 'user-1', '{}', 'US');
 SELECT privacy.provider_call('summariser', '{"messages": [{"role": "user", "content": "status of ZEPHYR-2291?"}]}');
 ROLLBACK;
 \set ON_ERROR_STOP 1
-DELETE FROM privacy.rules WHERE name = 'codename';
+DELETE FROM privacy.rules WHERE name = 'provider_codename';
 
 \echo '--- several requests at once, in order, one error object per failure'
 BEGIN;

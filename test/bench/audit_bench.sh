@@ -72,9 +72,13 @@ INSERT INTO m_$v (tenant_id, user_id, body) VALUES ('tenant-' || :t, 'user-' || 
 PGB
 done
 logsize() { stat -c %s "$LOG"; }
-tps() { # variant
-  "$PGBIN/pgbench" -n -U "bench_$1" -c 2 -j 2 -T "$SECS" -f "$W/insert_$1.sql" $DB 2>/dev/null |
-    sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
+tps() { # variant; also appends "variant transactions log-bytes" to $W/pgbench_log
+  local before out
+  before=$(logsize)
+  out=$("$PGBIN/pgbench" -n -U "bench_$1" -c 2 -j 2 -T "$SECS" -f "$W/insert_$1.sql" $DB 2>/dev/null)
+  sleep 1  # the logging collector writes asynchronously
+  echo "$1 $(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' <<<"$out") $(( $(logsize) - before ))" >>"$W/pgbench_log"
+  sed -nE 's/^tps = ([0-9.]+) .*/\1/p' <<<"$out"
 }
 echo "== pgbench single-row inserts, synchronous_commit = on, $ROUNDS interleaved rounds of ${SECS}s"
 for ((r = 0; r < ROUNDS; r++)); do
@@ -84,6 +88,11 @@ median() { sort -n "$W/tps_$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) 
 base=$(median none)
 for v in $VARIANTS; do
   awk -v v="$v" -v t="$(median "$v")" -v b="$base" 'BEGIN { printf "%-8s %9.1f tps  %.3f of no audit\n", v, t, t / b }'
+done
+
+echo "== server log bytes per single-row insert (pgbench)"
+for v in $VARIANTS; do
+  awk -v v="$v" '$1 == v { n += $2; b += $3 } END { printf "%-8s %7.1f B/insert\n", v, n ? b / n : 0 }' "$W/pgbench_log"
 done
 
 echo "== bulk INSERT ... SELECT of $ROWS rows"
