@@ -16,6 +16,8 @@ PACKAGES=(
   libipc-run-perl
   clang-14 libclang-rt-14-dev
   nlohmann-json3-dev
+  # the audit benchmark's pgaudit baseline; the openssl CLI for the provider client's TLS test
+  postgresql-15-pgaudit openssl
   python3
 )
 
