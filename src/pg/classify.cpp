@@ -31,6 +31,9 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "utils/typcache.h"
 }
 
@@ -286,8 +289,30 @@ bool touches_classified(Query* q) {
 
 planner_hook_type g_prev_planner = nullptr;
 
+// Set once this backend has seen a classified column, never cleared: the inlining guard below
+// must not depend on a cache that an invalidation may have just emptied.
+bool g_ever_classified = false;
+
+// The planner inlines SQL functions (a set-returning "SELECT * FROM t", or a scalar body with a
+// sub-select) after this hook has run, and plans their bodies without calling it again: their
+// reads would escape masking. PostgreSQL does not inline a function for which a plugin asks to
+// hook calls, so in a backend that uses classification every SQL-language function is kept
+// whole; its body is then planned on its own, through this hook, when it runs.
+needs_fmgr_hook_type g_prev_needs_fmgr = nullptr;
+
+bool classify_needs_fmgr(Oid fn) {
+  if (g_prev_needs_fmgr && g_prev_needs_fmgr(fn)) return true;
+  if (!g_ever_classified) return false;
+  HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+  if (!HeapTupleIsValid(tup)) return false;
+  const bool sql = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup))->prolang == SQLlanguageId;
+  ReleaseSysCache(tup);
+  return sql;
+}
+
 PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
   load_cache();
+  if (g_nrels > 0) g_ever_classified = true;
   if (g_nrels > 0 && touches_classified(parse)) {
     MaskContext ctx{NIL};
     parse = mask_query(parse, &ctx, QTW_DONT_COPY_QUERY);
@@ -390,6 +415,8 @@ void classify_init() {
   CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
   g_prev_planner = planner_hook;
   planner_hook = classify_planner;
+  g_prev_needs_fmgr = needs_fmgr_hook;
+  needs_fmgr_hook = classify_needs_fmgr;
   g_prev_utility = ProcessUtility_hook;
   ProcessUtility_hook = classify_utility;
 }

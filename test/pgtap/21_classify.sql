@@ -34,6 +34,12 @@ GRANT SELECT ON csuite.people TO csuite_owner;
 CREATE FUNCTION csuite.definer_ssn(i int) RETURNS text LANGUAGE sql SECURITY DEFINER
   SET search_path = pg_catalog AS $$ SELECT ssn FROM csuite.people WHERE id = i $$;
 ALTER FUNCTION csuite.definer_ssn(int) OWNER TO csuite_owner;
+-- SQL functions the planner would inline into the calling query (a set-returning body, and a
+-- scalar body with a sub-select): their reads must be masked too.
+CREATE FUNCTION csuite.people_rows() RETURNS SETOF csuite.people LANGUAGE sql STABLE
+  AS $$ SELECT * FROM csuite.people $$;
+CREATE FUNCTION csuite.scalar_ssn(i int) RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT (SELECT ssn FROM csuite.people WHERE id = i) $$;
 CREATE FUNCTION csuite.plpgsql_ssn(i int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE s text;
 BEGIN SELECT ssn INTO s FROM csuite.people WHERE id = i; RETURN s; END $$;
@@ -53,7 +59,7 @@ $$;
 SELECT pg_temp.token('["agent"]') AS agent \gset
 SELECT pg_temp.token('["hr"]') AS hr \gset
 
-SELECT plan(42);
+SELECT plan(44);
 
 -- 1. The SQL surface: who may classify, and bad arguments.
 SELECT throws_ok($$SELECT privacy.classify('csuite.people', 'ssn', 'SECRET')$$, '22023', NULL, 'unknown level refused');
@@ -96,6 +102,9 @@ SELECT is((SELECT p::text FROM csuite.people p WHERE id = 2), '(2,acme,"** ****"
           'a row value reads masked');
 SELECT is((SELECT ssn::text FROM csuite.people WHERE id = 1 UNION ALL SELECT 'x' LIMIT 1), '***-**-6789', 'a UNION reads masked');
 SELECT is(csuite.plpgsql_ssn(1), '***-**-6789', 'a PL/pgSQL function reads masked');
+SELECT is((SELECT ssn::text FROM csuite.people_rows() WHERE id = 1), '***-**-6789',
+          'an inlinable SQL set-returning function reads masked');
+SELECT is(csuite.scalar_ssn(1), '***-**-6789', 'an inlinable scalar SQL function with a sub-select reads masked');
 SELECT is(csuite.definer_ssn(1), '***-**-6789', 'a SECURITY DEFINER function owned by an ordinary role reads masked');
 SELECT is((SELECT count(*) FROM csuite.people WHERE csuite.leak(ssn::text)), 2::bigint, 'a leaky function in WHERE runs ...');
 SELECT is((SELECT count(*) FROM csuite.leaked WHERE v LIKE '%45%'), 0::bigint, '... but is only ever given masked values');
