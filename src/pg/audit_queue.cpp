@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 }
@@ -65,6 +66,30 @@ bool pass_on(Pass p) { return p == Pass::Seal ? g_seal : g_purge; }
 bool maintenance_on() { return g_maintenance; }
 void set_maintenance(bool on) { g_maintenance = on; }
 
+namespace {
+
+// The name of the acting role, looked up once per role rather than once per record (a bulk
+// insert writes a record per row); a rename of any role drops it.
+Oid g_role_uid = InvalidOid;
+char g_role[NAMEDATALEN];
+
+void forget_role(Datum, int, uint32) { g_role_uid = InvalidOid; }
+
+const char* role_name(Oid uid) {
+  static bool registered = false;
+  if (!registered) {
+    CacheRegisterSyscacheCallback(AUTHOID, forget_role, (Datum)0);
+    registered = true;
+  }
+  if (uid != g_role_uid) {
+    strlcpy(g_role, GetUserNameFromId(uid, false), sizeof(g_role));
+    g_role_uid = uid;
+  }
+  return g_role;
+}
+
+}  // namespace
+
 void queue_append(const QueueRecord& r) {
   if (!OidIsValid(g_queue) || !OidIsValid(g_queue_seq)) {
     g_queue = privacy_relid("audit_queue");
@@ -84,7 +109,7 @@ void queue_append(const QueueRecord& r) {
   values[3] = tenant ? CStringGetTextDatum(tenant) : (nulls[3] = true, (Datum)0);
   values[4] = subject ? CStringGetTextDatum(subject) : (nulls[4] = true, (Datum)0);
   // The session's role as SET ROLE left it: a SECURITY DEFINER function does not change it.
-  values[5] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+  values[5] = CStringGetTextDatum(role_name(GetOuterUserId()));
   values[6] = CStringGetTextDatum(r.action);
   values[7] = CStringGetTextDatum(r.kind);
   values[8] = r.table_name ? CStringGetTextDatum(r.table_name) : (nulls[8] = true, (Datum)0);

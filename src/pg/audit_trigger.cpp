@@ -66,8 +66,10 @@ void push_string(JsonbParseState** st, JsonbIteratorToken tok, const char* s) {
 
 // Builds a jsonb object {column: text} over the attributes in `attrs` (1-based) that are not
 // NULL in `tup`; each value is kept (mode None) or transformed. NULL when no attribute is set.
+// `out`, when given, holds the output function of each attribute in `attrs` (looked up once per
+// statement); otherwise each value's type is looked up.
 Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, ValuesMode mode, bool* isnull,
-                    const cr::Engine* eng, const unsigned char* key) {
+                    const cr::Engine* eng, const unsigned char* key, FmgrInfo* out = nullptr) {
   JsonbParseState* st = nullptr;
   pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
   int pushed = 0;
@@ -76,7 +78,7 @@ Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, Valu
     bool null;
     Datum v = heap_getattr(tup, attrs[i], desc, &null);
     if (null) continue;
-    const char* text = output_text(v, att->atttypid);
+    const char* text = out ? OutputFunctionCall(&out[i], v) : output_text(v, att->atttypid);
     push_string(&st, WJB_KEY, NameStr(att->attname));
     push_string(&st, WJB_VALUE, mode == ValuesMode::None ? text : transform(mode, text, eng, key));
     ++pushed;
@@ -84,6 +86,66 @@ Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, Valu
   JsonbValue* res = pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
   *isnull = pushed == 0;
   return pushed ? JsonbPGetDatum(JsonbValueToJsonb(res)) : (Datum)0;
+}
+
+// What the row path needs on every row of a statement, computed on its first row: the trigger's
+// FmgrInfo lives as long as the statement, so fn_extra holds it (a bulk insert of a million rows
+// looks the table name, the key columns and the column names up once, not a million times).
+struct SiteCache {
+  Oid relid;
+  char* table_name;
+  int npk;
+  int* pk_attrs;
+  FmgrInfo* pk_out;  // the output function of each key column
+  Datum* names;    // the text of each attribute's name, by attribute number - 1
+  int nlast;       // the last changed-columns list and its array: reused while rows agree
+  int* last;
+  Datum last_array;
+};
+
+SiteCache* site_cache(FunctionCallInfo fcinfo, Relation rel) {
+  FmgrInfo* fl = fcinfo->flinfo;
+  SiteCache* c = static_cast<SiteCache*>(fl->fn_extra);
+  if (c && c->relid == RelationGetRelid(rel)) return c;
+  MemoryContext old = MemoryContextSwitchTo(fl->fn_mcxt);
+  TupleDesc desc = RelationGetDescr(rel);
+  c = static_cast<SiteCache*>(palloc0(sizeof(SiteCache)));
+  c->relid = RelationGetRelid(rel);
+  c->table_name = pstrdup(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                     RelationGetRelationName(rel)));
+  Bitmapset* pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+  c->pk_attrs = static_cast<int*>(palloc(sizeof(int) * (bms_num_members(pkattrs) + 1)));
+  for (int m = -1; (m = bms_next_member(pkattrs, m)) >= 0;)
+    c->pk_attrs[c->npk++] = m + FirstLowInvalidHeapAttributeNumber;
+  c->pk_out = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo) * (c->npk + 1)));
+  for (int i = 0; i < c->npk; ++i) {
+    Oid fn;
+    bool varlena;
+    getTypeOutputInfo(TupleDescAttr(desc, c->pk_attrs[i] - 1)->atttypid, &fn, &varlena);
+    fmgr_info_cxt(fn, &c->pk_out[i], fl->fn_mcxt);
+  }
+  c->names = static_cast<Datum*>(palloc(sizeof(Datum) * (desc->natts + 1)));
+  for (int i = 0; i < desc->natts; ++i) c->names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(desc, i)->attname));
+  c->last = static_cast<int*>(palloc(sizeof(int) * (desc->natts + 1)));
+  c->nlast = -1;
+  MemoryContextSwitchTo(old);
+  fl->fn_extra = c;
+  return c;
+}
+
+// The text[] of the changed columns' names: the previous row's array when the list is the same.
+Datum changed_array(FunctionCallInfo fcinfo, SiteCache* c, const int* changed, int n) {
+  if (n == c->nlast && memcmp(changed, c->last, sizeof(int) * n) == 0) return c->last_array;
+  MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+  Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+  for (int i = 0; i < n; ++i) names[i] = c->names[changed[i] - 1];
+  if (c->nlast >= 0) pfree(DatumGetPointer(c->last_array));
+  c->last_array = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+  pfree(names);
+  MemoryContextSwitchTo(old);
+  memcpy(c->last, changed, sizeof(int) * n);
+  c->nlast = n;
+  return c->last_array;
 }
 
 bool same_value(Datum a, Datum b, Form_pg_attribute att) {
@@ -122,13 +184,13 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
   TupleDesc desc = RelationGetDescr(rel);
   pgp::audit::QueueRecord rec;
   rec.kind = kind;
-  rec.table_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-                                              RelationGetRelationName(rel));
   rec.action = TRIGGER_FIRED_BY_INSERT(ev)   ? "INSERT"
                : TRIGGER_FIRED_BY_UPDATE(ev) ? "UPDATE"
                : TRIGGER_FIRED_BY_DELETE(ev) ? "DELETE"
                                              : "TRUNCATE";
   if (!TRIGGER_FIRED_FOR_ROW(ev)) {
+    rec.table_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                RelationGetRelationName(rel));
     pgp::audit::queue_append(rec);
     return PointerGetDatum(nullptr);
   }
@@ -141,15 +203,13 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
 
   // The primary key addresses the row: as text, or keyed HMACs in 'hmac' mode. The old key on
   // DELETE, the new one otherwise.
-  Bitmapset* pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
-  if (pkattrs) {
-    int* attrs = static_cast<int*>(palloc(sizeof(int) * bms_num_members(pkattrs)));
-    int n = 0;
-    for (int m = -1; (m = bms_next_member(pkattrs, m)) >= 0;)
-      attrs[n++] = m + FirstLowInvalidHeapAttributeNumber;
+  SiteCache* cache = site_cache(fcinfo, rel);
+  rec.table_name = cache->table_name;
+  if (cache->npk > 0) {
     if (mode == ValuesMode::Hmac) key = pgp::audit::hmac_key();
-    rec.pk = values_object(row, desc, attrs, n, mode == ValuesMode::Hmac ? ValuesMode::Hmac : ValuesMode::None, &rec.pk_null,
-                           eng, key);
+    rec.pk = values_object(row, desc, cache->pk_attrs, cache->npk,
+                           mode == ValuesMode::Hmac ? ValuesMode::Hmac : ValuesMode::None, &rec.pk_null, eng, key,
+                           cache->pk_out);
   }
 
   // Changed columns: on UPDATE those whose value differs, on INSERT those set (not NULL).
@@ -169,10 +229,7 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
       }
       if (differs) changed[nchanged++] = i + 1;
     }
-    Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (nchanged + 1)));
-    for (int i = 0; i < nchanged; ++i)
-      names[i] = CStringGetTextDatum(NameStr(TupleDescAttr(desc, changed[i] - 1)->attname));
-    rec.changed_columns = PointerGetDatum(construct_array(names, nchanged, TEXTOID, -1, false, TYPALIGN_INT));
+    rec.changed_columns = changed_array(fcinfo, cache, changed, nchanged);
     rec.changed_columns_null = false;
   }
 

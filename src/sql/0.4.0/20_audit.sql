@@ -28,7 +28,11 @@ REVOKE ALL ON privacy.audit_settings FROM PUBLIC;
 INSERT INTO privacy.audit_settings (hmac_key) VALUES (privacy._audit_new_key());
 
 -- The queue writers append to: no index and no trigger on the write path.
-CREATE SEQUENCE privacy.audit_queue_qid_seq;
+-- CACHE: each backend takes 1,000 qids at a time, so the trigger's nextval is a counter bump,
+-- not a buffer lock and a WAL record per row. Qids then increase in write order within each
+-- backend; across backends they only need to be unique, since the sealer's order within one
+-- call just has to be deterministic.
+CREATE SEQUENCE privacy.audit_queue_qid_seq CACHE 1000;
 CREATE TABLE privacy.audit_queue (
   qid             bigint NOT NULL,
   at              timestamptz NOT NULL,
