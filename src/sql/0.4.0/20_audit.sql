@@ -240,42 +240,25 @@ REVOKE ALL ON FUNCTION privacy.unaudit(regclass) FROM PUBLIC;
 -- Every change to the extension's configuration is audited: names of changed columns, never
 -- values ('none' mode), so no key material or pattern reaches the log. Dictionary terms are
 -- recorded per statement: a term is the key of its row, and a load is one record, not thousands.
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.rules
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.allow_list
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.dictionaries
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.dictionary_terms
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.signing_keys
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.protected_tables
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.audited_tables
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.audit_settings
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.classified_columns
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.classified_columns
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.rules
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.allow_list
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.dictionaries
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.dictionary_terms
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.signing_keys
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.protected_tables
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.audited_tables
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.audit_settings
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+CREATE FUNCTION privacy._audit_config_table(tbl regclass, per_statement boolean DEFAULT false)
+  RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  EXECUTE format('CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH %s '
+                 'EXECUTE FUNCTION privacy._audit_trigger(''none'', ''config'')',
+                 tbl, CASE WHEN per_statement THEN 'STATEMENT' ELSE 'ROW' END);
+  EXECUTE format('CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+                 'EXECUTE FUNCTION privacy._audit_trigger(''none'', ''config'')', tbl);
+END $$;
+REVOKE ALL ON FUNCTION privacy._audit_config_table(regclass, boolean) FROM PUBLIC;
+SELECT privacy._audit_config_table('privacy.rules');
+SELECT privacy._audit_config_table('privacy.allow_list');
+SELECT privacy._audit_config_table('privacy.dictionaries');
+SELECT privacy._audit_config_table('privacy.dictionary_terms', per_statement => true);
+SELECT privacy._audit_config_table('privacy.signing_keys');
+SELECT privacy._audit_config_table('privacy.protected_tables');
+SELECT privacy._audit_config_table('privacy.audited_tables');
+SELECT privacy._audit_config_table('privacy.audit_settings');
+SELECT privacy._audit_config_table('privacy.classified_columns');
 -- A change of the HMAC key reaches every backend's cached copy.
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.audit_settings
   FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();

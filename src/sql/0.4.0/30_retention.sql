@@ -684,19 +684,7 @@ REVOKE ALL ON FUNCTION privacy.purge_preview(regclass) FROM PUBLIC;
 
 -- Changes to the retention configuration are audited like every other configuration table:
 -- names of changed columns, never values.
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.tenants
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.tenants
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.region_retention
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.region_retention
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.retention_policies
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.retention_policies
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.legal_holds
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.legal_holds
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+SELECT privacy._audit_config_table('privacy.tenants');
+SELECT privacy._audit_config_table('privacy.region_retention');
+SELECT privacy._audit_config_table('privacy.retention_policies');
+SELECT privacy._audit_config_table('privacy.legal_holds');

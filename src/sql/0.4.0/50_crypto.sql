@@ -97,7 +97,4 @@ REVOKE ALL ON FUNCTION privacy.shred_tenant(text) FROM PUBLIC;
 
 -- Key creation, rotation and shredding change privacy.tenant_keys: audited like every other
 -- configuration table (names of changed columns, never the wrapped keys).
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.tenant_keys
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.tenant_keys
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+SELECT privacy._audit_config_table('privacy.tenant_keys');

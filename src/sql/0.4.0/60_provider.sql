@@ -141,11 +141,5 @@ REVOKE ALL ON FUNCTION privacy.provider_reset_limits() FROM PUBLIC;
 
 -- Changes to providers and their limits are audited like every other configuration table:
 -- names of changed columns, never values (so never the wrapped key).
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.providers
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.providers
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit AFTER INSERT OR UPDATE OR DELETE ON privacy.provider_limits
-  FOR EACH ROW EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
-CREATE TRIGGER config_audit_truncate AFTER TRUNCATE ON privacy.provider_limits
-  FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_trigger('none', 'config');
+SELECT privacy._audit_config_table('privacy.providers');
+SELECT privacy._audit_config_table('privacy.provider_limits');
