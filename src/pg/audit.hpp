@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/audit/chain.hpp"
+#include "core/audit/hmac.hpp"
 #include "pg/pg.hpp"
 
 #include <cstdint>
@@ -33,7 +34,7 @@ void queue_append(const QueueRecord& r);
 
 // Backend flags, cleared at every transaction end: the guard triggers on the log's tables let a
 // write through only while one of them is set.
-enum class Pass { Seal, Purge };
+enum class Pass { Seal, Purge, Erase };
 void set_pass(Pass p, bool on);
 bool pass_on(Pass p);
 bool maintenance_on();
@@ -59,21 +60,42 @@ void require_read_committed(const char* fn);
 void lock_chain();
 void end_chain();
 
-// The hashed fields after the id, in hashing order. One projection for the sealer (over the rows
-// it moves) and the verifier (over the log), so both hash the same bytes. Every cast is
-// independent of session settings. `at` (at kAtColumn) is projected as timestamptz and turned
-// into UTC text by core::audit::utc_timestamp(), the text of
+// The hashed fields after the id, in hashing order, then subject_erased (not hashed itself). One
+// projection for the sealer (over the rows it moves) and the verifier (over the log), so both
+// hash the same bytes. Every cast is independent of session settings. `at` (at kAtColumn) is
+// projected as timestamptz and turned into UTC text by core::audit::utc_timestamp(), the text of
 // to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') at a fraction of its cost.
+// `subject` (at kSubjectColumn) is hashed as its pseudonym: subject_field() below.
 inline constexpr const char* kCanonicalColumns =
     "qid::text, at, xid::text, tenant, subject, role, action, kind, table_name, pk::text, "
-    "changed_columns::text, row_values::text, detail::text";
+    "changed_columns::text, row_values::text, detail::text, subject_erased";
 inline constexpr int kAtColumn = 1;
-inline constexpr int kCanonicalCount = 13;
+inline constexpr int kSubjectColumn = 4;
+inline constexpr int kCanonicalCount = 13;      // hashed fields after the id
+inline constexpr int kErasedColumn = 13;        // subject_erased, after them
+inline constexpr int kProjectedCount = 14;
+
+// The bytes of a text or bytea Datum. Detoasts (through pg_call) only when the value is
+// compressed or external: values computed by a query never are, and the verifier reads 14 per
+// record. Inside guarded().
+std::string_view varlena_view(Datum d);
 
 // The HMAC key of privacy.audit_settings (32 bytes), cached per backend and reloaded after the
 // settings change. May ereport (SPI): call before guarded().
 const unsigned char* hmac_key();
 inline constexpr int kHmacKeyBytes = 32;
+
+// The subject field of the canonical encoding, from the projected subject (text) and
+// subject_erased: the keyed HMAC of the raw subject, or the stored value when it was erased
+// (it already is that HMAC). The sealer and the verifier both go through this. Inside guarded().
+inline core::audit::Field subject_field(core::audit::SubjectPseudonym& p, Datum subject, bool subject_null,
+                                        Datum erased) {
+  return p.field(subject_null ? core::audit::Field() : core::audit::Field(varlena_view(subject)),
+                 DatumGetBool(erased));
+}
+inline std::string_view hmac_key_view(const unsigned char* key) {
+  return {reinterpret_cast<const char*>(key), static_cast<std::size_t>(kHmacKeyBytes)};
+}
 
 // The chain's start: the latest checkpoint (id, hash), or (0, zero hash) when nothing was purged.
 // Inside SPI, inside guarded().
@@ -91,10 +113,6 @@ core::audit::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std:
                                        std::optional<std::int64_t> head_id,
                                        const std::optional<core::audit::Hash>& head_hash);
 
-// The bytes of a text or bytea Datum. Detoasts (through pg_call) only when the value is
-// compressed or external: values computed by a query never are, and the verifier reads 14 per
-// record. Inside guarded().
-std::string_view varlena_view(Datum d);
 
 // Records read or written per SPI batch by the sealer and the verifier.
 inline constexpr long kBatch = 10000;

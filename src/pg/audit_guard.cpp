@@ -6,6 +6,8 @@
 
 extern "C" {
 #include "commands/trigger.h"
+#include "access/htup_details.h"
+#include "executor/spi.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -29,13 +31,22 @@ Datum jsonb_pair(const char* key, JsonbValue* value) {
   return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr)));
 }
 
+bool erased(HeapTuple tup, TupleDesc desc) {
+  const int att = SPI_fnumber(desc, "subject_erased");
+  if (att <= 0) return false;
+  bool null;
+  const Datum d = heap_getattr(tup, att, desc, &null);
+  return !null && DatumGetBool(d);
+}
+
 }  // namespace
 
 // BEFORE INSERT OR UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement) on privacy.audit_log,
 // audit_queue and audit_checkpoints. Privileges keep every other role out; this keeps the owner
 // (and superusers) out too: only the sealer inserts into the log and deletes from the queue, only
 // the purge deletes from the log and inserts checkpoints, and anything else needs the audited
-// maintenance switch.
+// maintenance switch. The subject erasure (privacy._audit_erase_subject) updates the log and the
+// queue.
 Datum pgp_audit_guard(PG_FUNCTION_ARGS) {
   if (!CALLED_AS_TRIGGER(fcinfo))
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -45,18 +56,21 @@ Datum pgp_audit_guard(PG_FUNCTION_ARGS) {
   const char* rel = RelationGetRelationName(td->tg_relation);
   using pgp::audit::Pass;
   bool allowed = pgp::audit::maintenance_on();
+  // The subject erasure only ever sets subject_erased: a row it lets through must come out erased.
+  const bool erasing = TRIGGER_FIRED_BY_UPDATE(ev) && TRIGGER_FIRED_FOR_ROW(ev) && pgp::audit::pass_on(Pass::Erase) &&
+                       erased(td->tg_newtuple, RelationGetDescr(td->tg_relation));
   if (strcmp(rel, "audit_log") == 0) {
     allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Seal)) ||
-              (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Purge));
+              (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Purge)) || erasing;
   } else if (strcmp(rel, "audit_queue") == 0) {
-    allowed = allowed || (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Seal));
+    allowed = allowed || (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Seal)) || erasing;
   } else if (strcmp(rel, "audit_checkpoints") == 0) {
     allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Purge));
   }
   if (!allowed)
     ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '1')),
                     errmsg("privacy.%s is append-only", rel),
-                    errdetail("Only privacy.audit_seal() and privacy.audit_purge() write to the audit tables."),
+                    errdetail("Only privacy.audit_seal(), privacy.audit_purge() and the subject erasure write to the audit tables."),
                     errhint("The extension owner can switch maintenance on with privacy.audit_maintenance(true, "
                             "reason); the switch is itself audited.")));
   if (TRIGGER_FIRED_FOR_STATEMENT(ev)) return PointerGetDatum(nullptr);

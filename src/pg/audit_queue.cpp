@@ -26,6 +26,7 @@ namespace {
 
 bool g_seal = false;
 bool g_purge = false;
+bool g_erase = false;
 bool g_maintenance = false;
 
 // The queue and its sequence, looked up once per backend (four catalog look-ups per record
@@ -45,7 +46,7 @@ void on_xact(XactEvent event, void*) {
     case XACT_EVENT_PARALLEL_COMMIT:
     case XACT_EVENT_PARALLEL_ABORT:
     case XACT_EVENT_PREPARE:
-      g_seal = g_purge = g_maintenance = false;
+      g_seal = g_purge = g_erase = g_maintenance = false;
       break;
     default:
       break;
@@ -57,12 +58,15 @@ void on_relcache(Datum, Oid relid) {
   if (relid == InvalidOid || relid == g_queue || relid == g_queue_seq) g_queue = g_queue_seq = InvalidOid;
 }
 
-constexpr int kQueueColumns = 13;
+constexpr int kQueueColumns = 14;
 
 }  // namespace
 
-void set_pass(Pass p, bool on) { (p == Pass::Seal ? g_seal : g_purge) = on; }
-bool pass_on(Pass p) { return p == Pass::Seal ? g_seal : g_purge; }
+namespace {
+bool& pass_flag(Pass p) { return p == Pass::Seal ? g_seal : p == Pass::Purge ? g_purge : g_erase; }
+}  // namespace
+void set_pass(Pass p, bool on) { pass_flag(p) = on; }
+bool pass_on(Pass p) { return pass_flag(p); }
 bool maintenance_on() { return g_maintenance; }
 void set_maintenance(bool on) { g_maintenance = on; }
 
@@ -108,19 +112,20 @@ void queue_append(const QueueRecord& r) {
   values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
   values[3] = tenant ? CStringGetTextDatum(tenant) : (nulls[3] = true, (Datum)0);
   values[4] = subject ? CStringGetTextDatum(subject) : (nulls[4] = true, (Datum)0);
+  values[5] = BoolGetDatum(false);  // subject_erased: the raw subject, hashed as its HMAC
   // The session's role as SET ROLE left it: a SECURITY DEFINER function does not change it.
-  values[5] = CStringGetTextDatum(role_name(GetOuterUserId()));
-  values[6] = CStringGetTextDatum(r.action);
-  values[7] = CStringGetTextDatum(r.kind);
-  values[8] = r.table_name ? CStringGetTextDatum(r.table_name) : (nulls[8] = true, (Datum)0);
-  values[9] = r.pk;
-  nulls[9] = r.pk_null;
-  values[10] = r.changed_columns;
-  nulls[10] = r.changed_columns_null;
-  values[11] = r.row_values;
-  nulls[11] = r.row_values_null;
-  values[12] = r.detail;
-  nulls[12] = r.detail_null;
+  values[6] = CStringGetTextDatum(role_name(GetOuterUserId()));
+  values[7] = CStringGetTextDatum(r.action);
+  values[8] = CStringGetTextDatum(r.kind);
+  values[9] = r.table_name ? CStringGetTextDatum(r.table_name) : (nulls[9] = true, (Datum)0);
+  values[10] = r.pk;
+  nulls[10] = r.pk_null;
+  values[11] = r.changed_columns;
+  nulls[11] = r.changed_columns_null;
+  values[12] = r.row_values;
+  nulls[12] = r.row_values_null;
+  values[13] = r.detail;
+  nulls[13] = r.detail_null;
 
   Relation rel = table_open(queue, RowExclusiveLock);
   if (RelationGetDescr(rel)->natts != kQueueColumns)

@@ -23,17 +23,19 @@ namespace {
 // The queue's typed columns (copied into the log as they are), then the canonical projection.
 const std::string kMoveQuery =
     std::string("WITH moved AS (DELETE FROM privacy.audit_queue RETURNING *) "
-                "SELECT qid, at, xid, tenant, subject, role, action, kind, table_name, pk, changed_columns, "
-                "row_values, detail, ") +
+                "SELECT qid, at, xid, tenant, subject, subject_erased, role, action, kind, table_name, pk, "
+                "changed_columns, row_values, detail, ") +
     pgp::audit::kCanonicalColumns + " FROM moved ORDER BY 1";
-constexpr int kTyped = 13;
+constexpr int kTyped = 14;
+constexpr int kParams = 1 + kTyped + 2;  // id, the typed columns, prev_hash, hash
 
 constexpr const char* kInsert =
-    "INSERT INTO privacy.audit_log (id, qid, at, xid, tenant, subject, role, action, kind, table_name, pk, "
-    "changed_columns, row_values, detail, prev_hash, hash) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-const Oid kInsertTypes[16] = {INT8OID, INT8OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-                              TEXTOID, TEXTOID, JSONBOID, TEXTARRAYOID, JSONBOID, JSONBOID, BYTEAOID, BYTEAOID};
+    "INSERT INTO privacy.audit_log (id, qid, at, xid, tenant, subject, subject_erased, role, action, kind, "
+    "table_name, pk, changed_columns, row_values, detail, prev_hash, hash) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+const Oid kInsertTypes[kParams] = {INT8OID, INT8OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, BOOLOID,
+                                   TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTARRAYOID, JSONBOID,
+                                   JSONBOID, BYTEAOID, BYTEAOID};
 
 Datum hash_datum(const ca::Hash& h) {
   bytea* b = static_cast<bytea*>(pgp::pg_call([] { return palloc(VARHDRSZ + 32); }));
@@ -58,7 +60,7 @@ std::int64_t seal() {
   using pgp::pg_call;
   pg_call(pgp::audit::lock_chain);
   pgp::audit::ChainStart h = head();
-  SPIPlanPtr insert = pg_call([] { return SPI_prepare(kInsert, 16, const_cast<Oid*>(kInsertTypes)); });
+  SPIPlanPtr insert = pg_call([] { return SPI_prepare(kInsert, kParams, const_cast<Oid*>(kInsertTypes)); });
   pgp::audit::set_pass(pgp::audit::Pass::Seal, true);
   // One statement, one snapshot: exactly the committed rows it deletes are sealed; rows that
   // commit meanwhile stay queued for the next call. The result spills to disk past work_mem.
@@ -70,8 +72,9 @@ std::int64_t seal() {
   std::int64_t sealed = 0;
   std::vector<ca::Field> fields(1 + pgp::audit::kCanonicalCount);
   std::string encoded;
-  Datum row[kTyped + pgp::audit::kCanonicalCount];
-  bool row_nulls[kTyped + pgp::audit::kCanonicalCount];
+  ca::SubjectPseudonym pseudonym(pgp::audit::hmac_key_view(pg_call([] { return pgp::audit::hmac_key(); })));
+  Datum row[kTyped + pgp::audit::kProjectedCount];
+  bool row_nulls[kTyped + pgp::audit::kProjectedCount];
   for (;;) {
     pg_call([&] { SPI_cursor_fetch(portal, true, pgp::audit::kBatch); });
     SPITupleTable* tt = SPI_tuptable;
@@ -83,8 +86,8 @@ std::int64_t seal() {
       // One pass over the tuple: the typed columns go to the INSERT as they are, the canonical
       // texts into the hash.
       heap_deform_tuple(tt->vals[i], tt->tupdesc, row, row_nulls);
-      Datum values[16];
-      char nulls[16];
+      Datum values[kParams];
+      char nulls[kParams];
       for (int c = 0; c < kTyped; ++c) {
         values[1 + c] = row[c];
         nulls[1 + c] = row_nulls[c] ? 'n' : ' ';
@@ -93,17 +96,20 @@ std::int64_t seal() {
       const std::string id_text = std::to_string(id);
       fields[0] = id_text;
       for (int f = 0; f < pgp::audit::kCanonicalCount; ++f)
-        if (f != pgp::audit::kAtColumn)
+        if (f != pgp::audit::kAtColumn && f != pgp::audit::kSubjectColumn)
           fields[1 + f] = row_nulls[kTyped + f] ? ca::Field() : ca::Field(pgp::audit::varlena_view(row[kTyped + f]));
+      fields[1 + pgp::audit::kSubjectColumn] =
+          pgp::audit::subject_field(pseudonym, row[kTyped + pgp::audit::kSubjectColumn],
+                                    row_nulls[kTyped + pgp::audit::kSubjectColumn], row[kTyped + pgp::audit::kErasedColumn]);
       const std::string at_text = ca::utc_timestamp(DatumGetTimestampTz(row[kTyped + pgp::audit::kAtColumn]));
       fields[1 + pgp::audit::kAtColumn] = at_text;
       ca::canonical_into(fields, encoded);
       const ca::Hash hash = ca::chain_hash(h.hash, encoded);
       values[0] = Int64GetDatum(id);
       nulls[0] = ' ';
-      values[14] = hash_datum(h.hash);
-      values[15] = hash_datum(hash);
-      nulls[14] = nulls[15] = ' ';
+      values[kParams - 2] = hash_datum(h.hash);
+      values[kParams - 1] = hash_datum(hash);
+      nulls[kParams - 2] = nulls[kParams - 1] = ' ';
       pg_call([&] {
         if (SPI_execute_plan(insert, values, nulls, false, 0) != SPI_OK_INSERT)
           elog(ERROR, "pg_privacy: could not append to the audit log");

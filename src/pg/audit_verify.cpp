@@ -78,9 +78,10 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
   Portal portal = pg_call([&] {
     return SPI_cursor_open_with_args(nullptr, query.c_str(), 2, types, args, nullptr, true, 0);
   });
+  ca::SubjectPseudonym pseudonym(hmac_key_view(pg_call([] { return hmac_key(); })));
   ca::StoredRecord rec;
   rec.fields.resize(1 + kCanonicalCount);
-  constexpr int kColumns = 4 + kCanonicalCount;
+  constexpr int kColumns = 4 + kProjectedCount;
   Datum values[kColumns];
   bool nulls[kColumns];
   std::string at_text;
@@ -97,7 +98,10 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
       rec.prev_hash = hash_of(values[1]);
       rec.hash = hash_of(values[2]);
       for (int f = 0; f <= kCanonicalCount; ++f)
-        if (f != 1 + kAtColumn) rec.fields[f] = nulls[3 + f] ? ca::Field() : ca::Field(varlena_view(values[3 + f]));
+        if (f != 1 + kAtColumn && f != 1 + kSubjectColumn)
+          rec.fields[f] = nulls[3 + f] ? ca::Field() : ca::Field(varlena_view(values[3 + f]));
+      rec.fields[1 + kSubjectColumn] = subject_field(pseudonym, values[4 + kSubjectColumn], nulls[4 + kSubjectColumn],
+                                                     values[4 + kErasedColumn]);
       at_text = ca::utc_timestamp(DatumGetTimestampTz(values[4 + kAtColumn]));
       rec.fields[1 + kAtColumn] = at_text;
       going = verifier.feed(rec);

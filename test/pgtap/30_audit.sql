@@ -27,10 +27,15 @@ CREATE FUNCTION pg_temp.f(t text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN t IS NULL THEN '\xff'::bytea
               ELSE '\x00'::bytea || int8send(octet_length(convert_to(t, 'UTF8'))::bigint) || convert_to(t, 'UTF8') END
 $$;
+-- The subject is hashed as its keyed HMAC (hmac() of pgcrypto under the settings key), or as
+-- stored once erased (the column then holds that HMAC).
 CREATE FUNCTION pg_temp.canonical(l privacy.audit_log) RETURNS bytea LANGUAGE sql STABLE AS $$
-  SELECT convert_to('pgp-audit-v1', 'UTF8') || '\x00'::bytea || pg_temp.f(l.id::text) || pg_temp.f(l.qid::text)
+  SELECT convert_to('pgp-audit-v2', 'UTF8') || '\x00'::bytea || pg_temp.f(l.id::text) || pg_temp.f(l.qid::text)
       || pg_temp.f(to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) || pg_temp.f(l.xid::text)
-      || pg_temp.f(l.tenant) || pg_temp.f(l.subject) || pg_temp.f(l.role) || pg_temp.f(l.action)
+      || pg_temp.f(l.tenant)
+      || pg_temp.f(CASE WHEN l.subject_erased THEN l.subject
+                        ELSE encode(hmac(convert_to(l.subject, 'UTF8'), (SELECT hmac_key FROM privacy.audit_settings), 'sha256'), 'hex') END)
+      || pg_temp.f(l.role) || pg_temp.f(l.action)
       || pg_temp.f(l.kind) || pg_temp.f(l.table_name) || pg_temp.f(l.pk::text)
       || pg_temp.f(l.changed_columns::text) || pg_temp.f(l.row_values::text) || pg_temp.f(l.detail::text)
 $$;
@@ -54,7 +59,7 @@ CREATE FUNCTION pg_temp.log_contains(needle text) RETURNS bigint LANGUAGE sql AS
 $$;
 CREATE FUNCTION pg_temp.bad() RETURNS bigint LANGUAGE sql AS $$ SELECT first_bad_id FROM privacy.audit_verify() $$;
 
-SELECT plan(62);
+SELECT plan(78);
 
 -- 1. 'none' mode, as the application with a verified context: who, what, which columns; no value.
 SET ROLE asuite_app;
@@ -169,6 +174,8 @@ SELECT throws_ok(format('INSERT INTO privacy.audit_log SELECT * FROM privacy.aud
                  'owner without the switch: INSERT refused');
 SELECT throws_ok('UPDATE privacy.audit_checkpoints SET hash = hash', 'PV301', NULL, 'owner without the switch: checkpoints refused');
 SELECT is((SELECT ok FROM privacy.audit_verify()), true, 'the untouched chain verifies');
+SELECT is((SELECT count(*) FROM privacy.audit_log l WHERE l.hash <> sha256(l.prev_hash || pg_temp.canonical(l))),
+          0::bigint, 'every hash recomputes in plain SQL, the subject as its HMAC (encoding v2)');
 
 -- 6. Tampering, each caught with the right first_bad_id. Records base+1.. are restored after each.
 SELECT id AS head_id, hash AS head_hash FROM privacy.audit_head() \gset
@@ -189,8 +196,8 @@ SELECT pg_temp.restore();
 -- A forged record with a valid hash of its own, inserted after base+3 by renumbering the rest.
 UPDATE privacy.audit_log SET id = -id WHERE id > :base + 3;
 UPDATE privacy.audit_log SET id = -id + 1 WHERE id < 0;
-INSERT INTO privacy.audit_log SELECT :base + 4, qid, at, xid, 'acme', subject, role, 'DELETE', kind, table_name, pk,
-       NULL, NULL, NULL, hash, hash FROM privacy.audit_log WHERE id = :base + 3;
+INSERT INTO privacy.audit_log SELECT :base + 4, qid, at, xid, 'acme', subject, subject_erased, role, 'DELETE', kind,
+       table_name, pk, NULL, NULL, NULL, hash, hash FROM privacy.audit_log WHERE id = :base + 3;
 UPDATE privacy.audit_log l SET hash = sha256(l.prev_hash || pg_temp.canonical(l)) WHERE id = :base + 4;
 SELECT is(pg_temp.bad(), :base + 5::bigint, 'an inserted record with a valid hash is caught at the record after it');
 SELECT pg_temp.restore();
@@ -217,8 +224,8 @@ SELECT is((SELECT first_bad_id FROM privacy.audit_verify(head_id => :head_id - 1
           :head_id - 1::bigint, 'and against an older head the chain has grown past');
 SELECT pg_temp.restore();
 -- A record forged below the chain's start.
-INSERT INTO privacy.audit_log SELECT :base - 5, qid, at, xid, tenant, subject, role, action, kind, table_name, pk,
-       changed_columns, row_values, detail, prev_hash, hash FROM pristine WHERE id = :base + 1;
+INSERT INTO privacy.audit_log SELECT :base - 5, qid, at, xid, tenant, subject, subject_erased, role, action, kind,
+       table_name, pk, changed_columns, row_values, detail, prev_hash, hash FROM pristine WHERE id = :base + 1;
 SELECT is(pg_temp.bad(), :base - 5::bigint, 'a record forged before the start of the chain is caught');
 SELECT pg_temp.restore();
 SELECT is((SELECT ok FROM privacy.audit_verify(head_id => :head_id, head_hash => :'head_hash')), true, 'restored: the chain verifies');
@@ -274,6 +281,67 @@ SELECT is((SELECT array_agg(DISTINCT tenant) FROM privacy.audit_log), ARRAY['acm
 SELECT is((SELECT count(*) FROM privacy.audit_by_table WHERE table_name = 'asuite.msgs'), 1::bigint,
           'the summary views apply the same rule');
 COMMIT;
+RESET ROLE;
+
+-- 10. Subject erasure: a subject's raw value in one tenant's records becomes its pseudonym (the
+-- HMAC the chain hashes), sealed and queued records alike; the chain still verifies.
+SET ROLE asuite_app;
+BEGIN;
+SELECT privacy.set_context('acme', 'erase-me-4711');
+INSERT INTO asuite.msgs VALUES (40, 'acme', 'a', NULL);
+UPDATE asuite.msgs SET note = 'n' WHERE id = 40;
+COMMIT;
+BEGIN;
+SELECT privacy.set_context('globex', 'erase-me-4711');
+INSERT INTO asuite.msgs VALUES (41, 'globex', 'b', NULL);
+COMMIT;
+RESET ROLE;
+SELECT privacy.audit_seal();
+SET ROLE asuite_app;
+BEGIN;
+SELECT privacy.set_context('acme', 'erase-me-4711');
+INSERT INTO asuite.msgs VALUES (42, 'acme', 'c', NULL);
+COMMIT;
+RESET ROLE;
+CREATE TEMP TABLE globex_before AS SELECT l::text AS r FROM privacy.audit_log l WHERE tenant = 'globex';
+SELECT count(*) AS queued_before FROM privacy.audit_queue \gset
+SELECT is(privacy._audit_erase_subject(NULL, 'erase-me-4711'), 0::bigint,
+          'erasure with a NULL tenant matches only records without a tenant');
+SELECT is(privacy._audit_erase_subject('acme', 'erase-me-4711'), 3::bigint,
+          'erasure changes the two sealed and the one queued record of that tenant and subject');
+SELECT is((SELECT count(*) FROM privacy.audit_queue), :queued_before::bigint, 'erasure writes no audit record of its own');
+SELECT is((SELECT ok FROM privacy.audit_verify()), true, 'the chain verifies after the erasure');
+SELECT is((SELECT count(*) FROM privacy.audit_log l WHERE tenant = 'acme' AND strpos(l::text, 'erase-me-4711') > 0)
+        + (SELECT count(*) FROM privacy.audit_queue q WHERE tenant = 'acme' AND strpos(q::text, 'erase-me-4711') > 0),
+          0::bigint, 'the raw subject is in no column of that tenant''s records, sealed or queued');
+SELECT is((SELECT count(*) FROM (SELECT subject, subject_erased FROM privacy.audit_log WHERE tenant = 'acme'
+                                 UNION ALL SELECT subject, subject_erased FROM privacy.audit_queue WHERE tenant = 'acme') r
+            WHERE subject = privacy.audit_hmac('erase-me-4711') AND subject_erased), 3::bigint,
+          'they hold the subject''s pseudonym, privacy.audit_hmac(subject), marked erased');
+SELECT set_eq($$SELECT l::text FROM privacy.audit_log l WHERE tenant = 'globex'$$, $$SELECT r FROM globex_before$$,
+              'another tenant''s records of the same subject are untouched');
+SELECT is(privacy._audit_erase_subject('acme', 'erase-me-4711'), 0::bigint, 'a second erasure changes nothing');
+SELECT cmp_ok(privacy.audit_seal(), '>=', 1::bigint, 'the erased queued record is sealed');
+SELECT is((SELECT (ok, subject_erased)::text FROM privacy.audit_verify(),
+             (SELECT subject_erased FROM privacy.audit_log WHERE tenant = 'acme' AND pk->>'id' = '42') e(subject_erased)),
+          '(t,t)', 'sealed with its erased flag, and the chain verifies');
+SELECT is((SELECT count(*) FROM privacy.audit_log l WHERE l.hash <> sha256(l.prev_hash || pg_temp.canonical(l))),
+          0::bigint, 'every hash still recomputes in plain SQL after the erasure');
+SELECT min(id) AS erased_id FROM privacy.audit_log WHERE tenant = 'acme' AND subject_erased \gset
+BEGIN;
+SELECT privacy.audit_maintenance(true, 'pgTAP: un-erase a record');
+UPDATE privacy.audit_log SET subject_erased = false WHERE id = :erased_id;
+SELECT is(pg_temp.bad(), :erased_id::bigint, 'a flipped erased flag is caught at its record');
+ROLLBACK;
+BEGIN;
+SELECT privacy.audit_maintenance(true, 'pgTAP: change an erased subject');
+UPDATE privacy.audit_log SET subject = privacy.audit_hmac('someone-else') WHERE id = :erased_id;
+SELECT is(pg_temp.bad(), :erased_id::bigint, 'a changed pseudonym is caught at its record');
+ROLLBACK;
+SELECT throws_ok($$SELECT privacy._audit_erase_subject('acme', NULL)$$, '22004', NULL, 'the subject to erase cannot be NULL');
+SET ROLE asuite_app;
+SELECT throws_ok($$SELECT privacy._audit_erase_subject('acme', 'u-17')$$, '42501', NULL,
+                 'an application role cannot erase subjects from the audit log');
 RESET ROLE;
 
 SELECT * FROM finish();

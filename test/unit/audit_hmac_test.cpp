@@ -33,5 +33,21 @@ TEST(AuditHmac, alternating_keys_each_give_their_own_mac) {
   EXPECT_EQ(hmac_sha256_hex(k1, "v"), m1);
 }
 
+TEST(AuditHmac, subject_pseudonym_is_the_hmac_until_erased_then_the_stored_value) {
+  const std::string key(32, 'k');
+  SubjectPseudonym p(key);
+  const std::string mac = hmac_sha256_hex(key, "u-17");
+  EXPECT_EQ(p.field(std::string_view("u-17"), false), std::optional<std::string_view>(mac));
+  // Erased: the column already holds the HMAC, hashed as it is, so the field is unchanged.
+  EXPECT_EQ(p.field(std::string_view(mac), true), std::optional<std::string_view>(mac));
+  EXPECT_EQ(p.field(std::nullopt, false), std::nullopt);
+  EXPECT_EQ(p.field(std::nullopt, true), std::nullopt);
+  // The cache of the last subject never answers for another one.
+  EXPECT_EQ(p.field(std::string_view("u-18"), false),
+            std::optional<std::string_view>(hmac_sha256_hex(key, "u-18")));
+  EXPECT_EQ(p.field(std::string_view("u-17"), false), std::optional<std::string_view>(mac));
+  EXPECT_EQ(p.field(std::string_view(""), false), std::optional<std::string_view>(hmac_sha256_hex(key, "")));
+}
+
 }  // namespace
 }  // namespace pgp::core::audit

@@ -10,7 +10,7 @@
 namespace pgp::core::audit {
 
 namespace {
-constexpr char kVersion[] = "pgp-audit-v1";
+constexpr char kVersion[] = "pgp-audit-v2";
 
 void put_be64(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));

@@ -54,4 +54,14 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   return out;
 }
 
+std::optional<std::string_view> SubjectPseudonym::field(std::optional<std::string_view> stored, bool erased) {
+  if (!stored || erased) return stored;
+  if (!have_last_ || *stored != last_subject_) {
+    last_mac_ = hmac_sha256_hex(key_, *stored);
+    last_subject_.assign(*stored);
+    have_last_ = true;
+  }
+  return std::string_view(last_mac_);
+}
+
 }  // namespace pgp::core::audit

@@ -39,6 +39,7 @@ CREATE TABLE privacy.audit_queue (
   xid             xid8 NOT NULL,
   tenant          text,
   subject         text,
+  subject_erased  boolean NOT NULL DEFAULT false,
   role            text NOT NULL,
   action          text NOT NULL,
   kind            text NOT NULL,
@@ -52,6 +53,8 @@ REVOKE ALL ON privacy.audit_queue FROM PUBLIC;
 REVOKE ALL ON SEQUENCE privacy.audit_queue_qid_seq FROM PUBLIC;
 
 -- The sealed log: ids dense in chain order, hash = SHA-256(prev_hash || canonical(record)).
+-- The subject is hashed as its keyed HMAC; subject_erased (not hashed) says the column holds that
+-- HMAC already, after privacy._audit_erase_subject(), so erasing a subject keeps the chain valid.
 CREATE TABLE privacy.audit_log (
   id              bigint PRIMARY KEY,
   qid             bigint NOT NULL,
@@ -59,6 +62,7 @@ CREATE TABLE privacy.audit_log (
   xid             xid8 NOT NULL,
   tenant          text,
   subject         text,
+  subject_erased  boolean NOT NULL DEFAULT false,
   role            text NOT NULL,
   action          text NOT NULL,
   kind            text NOT NULL,
@@ -143,6 +147,14 @@ COMMENT ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text) IS
   'walks the hash chain of the sealed log; with an exported head, also detects a cut-off or rewritten tail';
 REVOKE ALL ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text) TO privacy_auditor;
+
+-- Subject erasure (called by the subject-rights feature, which writes its own audit record):
+-- replaces the subject's raw value by its pseudonym, the HMAC the chain hashes in its place.
+CREATE FUNCTION privacy._audit_erase_subject(tenant text, subject text) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'pgp_audit_erase_subject' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._audit_erase_subject(text, text) IS
+  'replaces a subject by its keyed HMAC in the audit log and queue (the chain still verifies); returns how many records';
+REVOKE ALL ON FUNCTION privacy._audit_erase_subject(text, text) FROM PUBLIC;
 
 CREATE FUNCTION privacy.audit_purge(older_than interval DEFAULT NULL) RETURNS bigint
   AS 'MODULE_PATHNAME', 'pgp_audit_purge' LANGUAGE C VOLATILE PARALLEL UNSAFE;
