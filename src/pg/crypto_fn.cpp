@@ -35,6 +35,9 @@ PGP_FUNCTION(pgp_master_key_id)
 PGP_FUNCTION(pgp_rotate_tenant_key)
 PGP_FUNCTION(pgp_rotate_master_key)
 PGP_FUNCTION(pgp_shred_tenant_keys)
+PGP_FUNCTION(pgp_encrypt_subject)
+PGP_FUNCTION(pgp_shred_subject_key)
+PGP_FUNCTION(pgp_export_bytea)
 
 namespace cc = pgp::core::crypto;
 namespace ss = pgp::core::crypto::crypto_sqlstate;
@@ -80,11 +83,43 @@ bytea* seal_for(std::string_view tenant, std::string_view plaintext) {
   return out;
 }
 
-// The data key that opens `envelope` for the verified tenant (PV701/702 malformed, PV704
-// shredded, PV708 no such key).
-const cc::SecretKey& key_for(std::string_view tenant, std::string_view envelope) {
+// Seals `plaintext` for the subject of the verified tenant under the subject's key.
+bytea* seal_for_subject(std::string_view tenant, std::string_view subject, std::string_view plaintext) {
+  const SubjectKey* sk = subject_key_for(tenant, subject, true);
+  if (!sk->key)
+    throw core::Error(ss::kKeyDestroyed, "key destroyed",
+                      "This subject's key was shredded (privacy.erase_subject or privacy.shred_subject).",
+                      "An erased subject stays erased: new data about the person needs a new subject id.");
+  cc::EnvelopeHeader h;
+  h.kind = cc::KeyKind::kSubject;
+  h.key_version = 1;
+  h.subject_ref = sk->ref;
+  const std::size_t n = cc::envelope_size(h, plaintext.size());
+  bytea* out = alloc_bytea(n);
+  cc::seal_envelope_into(*sk->key, h, cc::EnvelopeOwner{tenant, sk->digest}, plaintext,
+                         std::span<char>(VARDATA(out), n));
+  return out;
+}
+
+// The key that opens `envelope` for the tenant, and the owner it is bound to (PV701/702
+// malformed, PV704 shredded, PV708 no such key).
+struct Opener {
+  const cc::SecretKey* key;
+  cc::EnvelopeOwner owner;
+};
+
+Opener key_for(std::string_view tenant, std::string_view envelope) {
   const cc::EnvelopeHeader h = cc::parse_envelope_header(envelope);
-  if (h.kind != cc::KeyKind::kTenant) not_found();  // subject keys: not in this version
+  if (h.kind == cc::KeyKind::kSubject) {
+    const TenantKeySet* ks = tenant_key_set(tenant, false);
+    if (!ks) not_found();
+    if (ks->destroyed) destroyed();
+    const SubjectKey* sk = subject_key_by_ref(tenant, h.subject_ref);
+    if (!sk || h.key_version != 1) not_found();
+    if (!sk->key) destroyed();
+    return {&*sk->key, cc::EnvelopeOwner{tenant, sk->digest}};
+  }
+  if (h.kind != cc::KeyKind::kTenant) not_found();
   const TenantKeySet* ks = tenant_key_set(tenant, false);
   if (!ks) not_found();
   auto it = ks->data.find(h.key_version);
@@ -93,15 +128,15 @@ const cc::SecretKey& key_for(std::string_view tenant, std::string_view envelope)
     not_found();
   }
   if (!it->second) destroyed();
-  return *it->second;
+  return {&*it->second, cc::EnvelopeOwner{tenant, {}}};
 }
 
 // Opens into a palloc'd varlena (text or bytea have the same layout).
 struct varlena* open_for(std::string_view tenant, std::string_view envelope) {
-  const cc::SecretKey& key = key_for(tenant, envelope);
+  const Opener o = key_for(tenant, envelope);
   const std::size_t n = cc::envelope_plaintext_size(envelope);
   bytea* out = alloc_bytea(n);
-  cc::open_envelope_into(key, cc::EnvelopeOwner{tenant, {}}, envelope, std::span<char>(VARDATA(out), n));
+  cc::open_envelope_into(*o.key, o.owner, envelope, std::span<char>(VARDATA(out), n));
   return out;
 }
 
@@ -201,6 +236,11 @@ Datum pgp_encrypt_trigger(PG_FUNCTION_ARGS) {
       }
     }
   }
+  bool work = false;
+  for (int i = 0; i < n; ++i) work = work || !(nulls[i] || skip[i]);
+  // Nothing to examine (an UPDATE that keeps the encrypted columns, such as an anonymization
+  // by privacy.erase_subject()): no tenant context is needed.
+  if (!work) return PointerGetDatum(tuple);
   pgp::crypto_accept_invalidations();
   pgp::guarded([&] {
     const std::string_view tenant = pgp::require_tenant();
@@ -345,6 +385,14 @@ Datum pgp_rotate_master_key(PG_FUNCTION_ARGS) {
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
+// A shred destroyed keys that had no secret file in privacy.keyring_dir: old copies still read them.
+static void warn_unprotected() {
+  ereport(WARNING, (errmsg("some shredded keys were not protected by privacy.keyring_dir"),
+                    errdetail("Copies of the database taken before now (backups, replicas, dumps) can still read "
+                              "the values those keys encrypted."),
+                    errhint("Set privacy.keyring_dir before the first encryption; see docs/crypto.md.")));
+}
+
 // Destroys every key of the tenant: the rows lose their wrapped bytes, then the tenant's secret
 // file is deleted (the step that reaches backups). Called by privacy.shred_tenant().
 Datum pgp_shred_tenant_keys(PG_FUNCTION_ARGS) {
@@ -372,10 +420,67 @@ Datum pgp_shred_tenant_keys(PG_FUNCTION_ARGS) {
     for (int r = 0; r < ids.nrows; ++r)
       if (ids.at(r, 0)) cc::destroy_tenant_secret(pgp::keyring_dir(), ids.at(r, 0));
   });
-  if (unprotected && n > 0)
-    ereport(WARNING, (errmsg("some shredded keys were not protected by privacy.keyring_dir"),
-                      errdetail("Copies of the database taken before now (backups, replicas, dumps) can still read "
-                                "the values those keys encrypted."),
-                      errhint("Set privacy.keyring_dir before a tenant's first encryption; see docs/crypto.md.")));
+  if (unprotected && n > 0) warn_unprotected();
   PG_RETURN_INT64(static_cast<int64>(n));
+}
+
+// privacy.encrypt(plaintext, subject): under the subject's own key (created on first use).
+Datum pgp_encrypt_subject(PG_FUNCTION_ARGS) {
+  text* plaintext = PG_GETARG_TEXT_PP(0);
+  text* subject = PG_GETARG_TEXT_PP(1);
+  pgp::crypto_accept_invalidations();
+  bytea* out = pgp::guarded([&] {
+    return pgp::seal_for_subject(pgp::require_tenant(), pgp::text_view(subject), pgp::text_view(plaintext));
+  });
+  PG_RETURN_BYTEA_P(out);
+}
+
+// privacy._shred_subject_key(tenant, subject): see shred_subject_key(). Owner only.
+Datum pgp_shred_subject_key(PG_FUNCTION_ARGS) {
+  text* tenant = PG_GETARG_TEXT_PP(0);
+  text* subject = PG_GETARG_TEXT_PP(1);
+  pgp::crypto_accept_invalidations();
+  bool unprotected = false;
+  const auto n = pgp::guarded([&] {
+    return pgp::shred_subject_key(pgp::text_view(tenant), pgp::text_view(subject), &unprotected);
+  });
+  if (unprotected) warn_unprotected();
+  PG_RETURN_INT64(static_cast<int64>(n));
+}
+
+// privacy._export_bytea(value, tenant): how an export shows a bytea value. An envelope of the
+// tenant that opens to valid text gives its plaintext; one whose key is destroyed, or that does
+// not open, gives NULL; any other value gives bytea's own text form (\x and hex). Owner only:
+// it opens envelopes of any tenant, for privacy.export_subject().
+Datum pgp_export_bytea(PG_FUNCTION_ARGS) {
+  bytea* value = PG_GETARG_BYTEA_PP(0);
+  text* tenant = PG_GETARG_TEXT_PP(1);
+  pgp::crypto_accept_invalidations();
+  struct varlena* plain = pgp::guarded([&]() -> struct varlena* {
+    const std::string_view v = pgp::bytea_view(value);
+    try {
+      (void)cc::parse_envelope_header(v);
+    } catch (const pgp::core::Error&) {
+      return nullptr;
+    }
+    try {
+      return pgp::open_for(pgp::text_view(tenant), v);
+    } catch (const pgp::core::Error& e) {
+      // Shredded, not this tenant's, or damaged: the value is not readable. Configuration
+      // errors (the keyring) still stop the export.
+      const std::string& st = e.sqlstate();
+      if (st == ss::kKeyDestroyed || st == ss::kAuthFailed || st == ss::kKeyNotFound ||
+          st == ss::kMalformedEnvelope || st == ss::kUnknownFormat)
+        return reinterpret_cast<struct varlena*>(1);
+      throw;
+    }
+  });
+  if (plain == reinterpret_cast<struct varlena*>(1)) PG_RETURN_NULL();
+  if (!plain) PG_RETURN_TEXT_P(cstring_to_text(DatumGetCString(DirectFunctionCall1(byteaout, PointerGetDatum(value)))));
+  const int n = static_cast<int>(VARSIZE(plain) - VARHDRSZ);
+  if (!pg_verifymbstr(VARDATA(plain), n, true)) {
+    OPENSSL_cleanse(VARDATA(plain), n);
+    PG_RETURN_NULL();
+  }
+  PG_RETURN_TEXT_P(reinterpret_cast<text*>(plain));
 }

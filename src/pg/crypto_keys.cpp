@@ -4,6 +4,7 @@
 
 #include "core/common.hpp"
 #include "core/crypto/crypto_sqlstate.hpp"
+#include "core/crypto/hmac.hpp"
 #include "core/crypto/keyring.hpp"
 #include "core/crypto/tenant_secret.hpp"
 #include "core/crypto/wrap.hpp"
@@ -13,8 +14,10 @@
 #include "pg/tenancy.hpp"
 
 #include <unordered_map>
+#include <vector>
 
 extern "C" {
+#include "access/xact.h"
 #include "utils/inval.h"
 }
 
@@ -30,6 +33,72 @@ Oid g_keys_relid = InvalidOid;
 bool g_cache_valid = false;
 std::unordered_map<std::string, TenantKeySet> g_cache;
 constexpr std::size_t kMaxCachedTenants = 4096;
+// Subject keys, by tenant NUL ref; and the ref of each tenant NUL digest looked up so far.
+std::unordered_map<std::string, SubjectKey> g_subjects;
+std::unordered_map<std::string, std::string> g_subject_refs;
+constexpr std::size_t kMaxCachedSubjects = 65536;
+
+// Drops every cached key after an invalidation (or when the caches grow too large).
+void check_cache() {
+  if (!g_cache_valid || g_cache.size() > kMaxCachedTenants || g_subjects.size() > kMaxCachedSubjects) {
+    g_cache.clear();
+    g_subjects.clear();
+    g_subject_refs.clear();
+    g_cache_valid = true;
+  }
+}
+
+// Secret files of shredded subject keys, deleted when the transaction commits: the rows that
+// record the shredding and the file go together (an abort, or the abort of the subtransaction
+// that shredded, keeps the file). `level` is the transaction nesting level of the shredding.
+struct PendingDestroy {
+  std::string secret_id;
+  int level;
+};
+std::vector<PendingDestroy> g_pending;
+bool g_xact_registered = false;
+
+void on_xact(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_PRE_PREPARE:
+      if (!g_pending.empty())
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("cannot prepare a transaction that shreds a subject key"),
+                        errhint("Commit privacy.shred_subject() or privacy.erase_subject() directly.")));
+      break;
+    case XACT_EVENT_PRE_COMMIT:
+    case XACT_EVENT_PARALLEL_PRE_COMMIT: {
+      // The last step before the commit record: an error here still aborts the transaction.
+      std::vector<PendingDestroy> todo;
+      todo.swap(g_pending);
+      const char* dir = keyring_dir();
+      guarded([&] {
+        for (const auto& p : todo) cc::destroy_tenant_secret(dir, p.secret_id);
+      });
+      break;
+    }
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_ABORT:
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_PREPARE:
+      g_pending.clear();
+      break;
+    default:
+      break;
+  }
+}
+
+void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (g_pending.empty()) return;
+  const int level = GetCurrentTransactionNestLevel();
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    std::erase_if(g_pending, [&](const PendingDestroy& p) { return p.level >= level; });
+  } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    for (auto& p : g_pending)
+      if (p.level >= level) p.level = level - 1;
+  }
+}
 
 void on_relcache(Datum, Oid relid) {
   if (relid == InvalidOid || g_keys_relid == InvalidOid || relid == g_keys_relid)
@@ -177,10 +246,7 @@ std::string_view require_tenant() {
 }
 
 const TenantKeySet* tenant_key_set(std::string_view tenant, bool create) {
-  if (!g_cache_valid || g_cache.size() > kMaxCachedTenants) {
-    g_cache.clear();
-    g_cache_valid = true;
-  }
+  check_cache();
   const std::string key(tenant);
   if (auto it = g_cache.find(key); it != g_cache.end()) return &it->second;
   RawRows rows = select_rows(tenant, true);
@@ -192,6 +258,176 @@ const TenantKeySet* tenant_key_set(std::string_view tenant, bool create) {
   }
   TenantKeySet set = build_set(tenant, rows);
   return &g_cache.insert_or_assign(key, std::move(set)).first->second;
+}
+
+namespace {
+
+constexpr const char* kSubjectDomain = "pg_privacy subject key";
+
+// By ref or by digest: (ref, digest, wrapped hex, secret_id, master_key_id).
+RawRows select_subject_rows(std::string_view tenant, std::string_view value, bool by_ref) {
+  const char* q = by_ref
+      ? "SELECT subject_ref, subject_digest, encode(wrapped, 'hex'), secret_id, master_key_id "
+        "FROM privacy.tenant_keys WHERE tenant_id = $1 AND kind = 2 AND subject_ref = $2"
+      : "SELECT subject_ref, subject_digest, encode(wrapped, 'hex'), secret_id, master_key_id "
+        "FROM privacy.tenant_keys WHERE tenant_id = $1 AND kind = 2 AND subject_digest = $2";
+  Oid types[2] = {TEXTOID, TEXTOID};
+  Datum values[2];
+  pg_call([&] {
+    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
+    values[1] = PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
+  });
+  RawRows rows;
+  pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, &rows); });
+  g_keys_relid = pg_call([] { return privacy_relid("tenant_keys"); });
+  return rows;
+}
+
+const SubjectKey* cache_subject(std::string_view tenant, const RawRows& rows) {
+  SubjectKey k;
+  k.ref = rows.at(0, 0);
+  k.digest = rows.at(0, 1);
+  if (const char* wrapped = rows.at(0, 2)) {
+    const char* row_mid = rows.at(0, 4);
+    const cc::SecretKey& master = master_key();
+    if (!row_mid || cc::master_key_id(master) != row_mid)
+      throw core::Error(ss::kWrappedKeyRefused, "wrapped key refused",
+                        "The key was wrapped under another master key.",
+                        "Run privacy.rotate_master_key() with the previous keyring file.");
+    std::optional<cc::SecretKey> kek = tenant_kek(master, tenant, rows.at(0, 3));
+    if (kek)
+      k.key = cc::unwrap_data_key(*kek, hex_decode(wrapped),
+                                  cc::WrapLabel::data_key(cc::KeyKind::kSubject, tenant, 1, k.ref));
+  }
+  std::string base(tenant);
+  base.push_back('\0');
+  g_subject_refs[base + k.digest] = k.ref;
+  std::string key = base + k.ref;
+  return &g_subjects.insert_or_assign(std::move(key), std::move(k)).first->second;
+}
+
+// Inserts the subject's key row: a live key, or (shredded) a row that only records the
+// shredding. A concurrent creator may win; our secret file is then deleted.
+void insert_subject_row(std::string_view tenant, const std::string& digest, bool shredded) {
+  const std::string ref = cc::new_secret_id();
+  std::string secret_id, wrapped;
+  std::optional<cc::SecretKey> secret;
+  const cc::SecretKey& master = master_key();
+  const std::string mid = cc::master_key_id(master);
+  if (!shredded) {
+    if (dir_set()) {
+      secret_id = cc::new_secret_id();
+      secret = cc::create_tenant_secret(g_keyring_dir, secret_id);
+    }
+    const cc::SecretKey kek = cc::derive_tenant_kek(master, tenant, secret ? &*secret : nullptr);
+    const cc::SecretKey data = cc::SecretKey::random();
+    wrapped = to_hex_string(
+        cc::wrap_secret(kek, data.view(), cc::WrapLabel::data_key(cc::KeyKind::kSubject, tenant, 1, ref)));
+  }
+  const char* q =
+      "INSERT INTO privacy.tenant_keys (tenant_id, kind, subject_ref, subject_digest, version, wrapped, "
+      "master_key_id, secret_id, shredded_at) "
+      "VALUES ($1, 2, $2, $3, 1, decode($4, 'hex'), $5, $6, CASE WHEN $4 IS NULL THEN now() END) "
+      "ON CONFLICT DO NOTHING";
+  Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+  Datum values[6];
+  const char nulls[7] = {' ', ' ', ' ', shredded ? 'n' : ' ', shredded ? 'n' : ' ', secret ? ' ' : 'n', '\0'};
+  pg_call([&] {
+    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
+    values[1] = CStringGetTextDatum(ref.c_str());
+    values[2] = CStringGetTextDatum(digest.c_str());
+    values[3] = CStringGetTextDatum(wrapped.c_str());
+    values[4] = CStringGetTextDatum(mid.c_str());
+    values[5] = CStringGetTextDatum(secret_id.c_str());
+  });
+  uint64 n = 0;
+  pg_call([&] { owner_execute(q, 6, types, values, nulls, false, nullptr, &n); });
+  if (n == 0 && secret) cc::destroy_tenant_secret(g_keyring_dir, secret_id);
+}
+
+}  // namespace
+
+std::optional<std::string> subject_digest(std::string_view tenant, std::string_view subject, bool create) {
+  if (subject.empty())
+    throw core::Error("22023", "the subject id is empty", {}, "Pass the id of the person the value is about.");
+  const TenantKeySet* ks = tenant_key_set(tenant, create);
+  if (!ks) return std::nullopt;
+  if (!ks->pseudonym)
+    throw core::Error(ss::kKeyDestroyed, "key destroyed", "The tenant's keys were shredded.");
+  return cc::pseudonymize(*ks->pseudonym, kSubjectDomain, subject);
+}
+
+const SubjectKey* subject_key_by_ref(std::string_view tenant, std::string_view ref) {
+  check_cache();
+  std::string key(tenant);
+  key.push_back('\0');
+  key.append(ref);
+  if (auto it = g_subjects.find(key); it != g_subjects.end()) return &it->second;
+  RawRows rows = select_subject_rows(tenant, ref, true);
+  if (rows.nrows == 0) return nullptr;
+  return cache_subject(tenant, rows);
+}
+
+const SubjectKey* subject_key_for(std::string_view tenant, std::string_view subject, bool create) {
+  const std::optional<std::string> digest = subject_digest(tenant, subject, create);
+  if (!digest) return nullptr;
+  check_cache();
+  std::string base(tenant);
+  base.push_back('\0');
+  if (auto it = g_subject_refs.find(base + *digest); it != g_subject_refs.end())
+    if (auto s = g_subjects.find(base + it->second); s != g_subjects.end()) return &s->second;
+  RawRows rows = select_subject_rows(tenant, *digest, false);
+  if (rows.nrows == 0) {
+    if (!create) return nullptr;
+    insert_subject_row(tenant, *digest, false);
+    rows = select_subject_rows(tenant, *digest, false);
+    if (rows.nrows == 0) throw core::Error("PV000", "the new subject key could not be read back");
+  }
+  return cache_subject(tenant, rows);
+}
+
+std::uint64_t shred_subject_key(std::string_view tenant, std::string_view subject, bool* unprotected) {
+  *unprotected = false;
+  const TenantKeySet* ks = tenant_key_set(tenant, false);
+  if (ks && ks->destroyed) return 0;  // shred_tenant destroyed every key, the subjects' too
+  const std::string digest = *subject_digest(tenant, subject, true);
+  const char* q =
+      "UPDATE privacy.tenant_keys SET wrapped = NULL, shredded_at = now() "
+      "WHERE tenant_id = $1 AND kind = 2 AND subject_digest = $2 AND wrapped IS NOT NULL RETURNING secret_id";
+  Oid types[2] = {TEXTOID, TEXTOID};
+  Datum values[2];
+  pg_call([&] {
+    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
+    values[1] = CStringGetTextDatum(digest.c_str());
+  });
+  RawRows rows;
+  pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, &rows); });
+  if (rows.nrows == 0) {
+    // No live key: record the shredding, so that the subject stays shredded.
+    insert_subject_row(tenant, digest, true);
+    return 0;
+  }
+  for (int r = 0; r < rows.nrows; ++r) {
+    const char* id = rows.at(r, 0);
+    if (!id) {
+      *unprotected = true;
+      continue;
+    }
+    if (!dir_set())
+      throw core::Error(ss::kKeyringDirRefused, "privacy.keyring_dir is not set",
+                        "The subject's secret file lives there; shredding must delete it.",
+                        "Set privacy.keyring_dir in postgresql.conf and reload.");
+    if (!g_xact_registered) {
+      pg_call([] {
+        RegisterXactCallback(on_xact, nullptr);
+        RegisterSubXactCallback(on_subxact, nullptr);
+      });
+      g_xact_registered = true;
+    }
+    const int level = pg_call([] { return GetCurrentTransactionNestLevel(); });
+    g_pending.push_back({id, level});
+  }
+  return static_cast<std::uint64_t>(rows.nrows);
 }
 
 void crypto_init() {

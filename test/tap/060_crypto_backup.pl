@@ -25,8 +25,20 @@ my $seal = q{
 	INSERT INTO notes SELECT 'acme', privacy.encrypt('acme before backup');
 	SELECT privacy.set_context('globex', 'u2', scope => 'session');
 	INSERT INTO notes SELECT 'globex', privacy.encrypt('globex before backup');
+	CREATE TABLE subject_notes (e bytea);
+	INSERT INTO subject_notes SELECT privacy.encrypt('ana before backup', 'ana');
 };
 $node->safe_psql('postgres', $seal);
+
+# reads_subject($node): ana's value in globex, as reads() below.
+sub reads_subject {
+	my ($n) = @_;
+	my ($ret, $out, $err) = $n->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT privacy.set_context('globex', 'u', scope => 'session');\n"
+		  . "SELECT privacy.decrypt(e) FROM subject_notes");
+	$out =~ s/^\s+//;
+	return ($out, $err);
+}
 
 # reads($node, $tenant): (decrypted text, stderr) in a fresh session of that tenant.
 sub reads {
@@ -54,6 +66,14 @@ is($node->safe_psql('postgres', q{SELECT privacy.shred_tenant('acme')}), '2',
 ($out, $err) = reads($node, 'acme');
 like($err, qr/PV704/, 'on the primary, acme\'s value is now unreadable (PV704)');
 
+# One person erased in globex: their own key goes, the tenant's stays.
+($out, $err) = reads_subject($node);
+is($out, 'ana before backup', 'ana\'s value, under her own key, reads before the erasure');
+is($node->safe_psql('postgres', q{SELECT privacy.erase_subject('ana', tenant => 'globex')->>'subject_keys_shredded'}),
+	'1', 'erase_subject shreds ana\'s key');
+($out, $err) = reads_subject($node);
+like($err, qr/PV704/, 'on the primary, ana\'s value is now unreadable (PV704)');
+
 # Restore the backup taken before the shred, with the same configuration (same master key,
 # same keyring directory).
 my $restored = PostgreSQL::Test::Cluster->new('crypto_restored');
@@ -67,6 +87,12 @@ like($err, qr/PV704/, 'yet the restored backup cannot read acme\'s value (PV704)
 unlike($err, qr/acme before backup/, 'and the error does not show the value');
 ($out, $err) = reads($restored, 'globex');
 is($out, 'globex before backup', 'the restored backup still reads the tenant that was not shredded');
+is($restored->safe_psql('postgres',
+	q{SELECT count(*) FROM privacy.tenant_keys WHERE tenant_id = 'globex' AND kind = 2 AND wrapped IS NOT NULL}),
+	'1', 'the restored backup still holds ana\'s wrapped key from before the erasure');
+($out, $err) = reads_subject($restored);
+like($err, qr/PV704/, 'yet it cannot read ana\'s value: her secret file is gone (PV704)');
+unlike($err, qr/ana before backup/, 'and the error does not show the value');
 
 # Control: the same backup, given the keyring directory as it was at backup time, reads acme.
 my $leaky = PostgreSQL::Test::Cluster->new('crypto_leaky_restore');

@@ -9,8 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -54,6 +57,61 @@ TEST(Gcm, matches_nist_test_vector) {
   EXPECT_TRUE(gcm_open(k, n, aad, ct, reinterpret_cast<const unsigned char*>(tag.data()),
                        reinterpret_cast<unsigned char*>(back.data())));
   EXPECT_EQ(back, plain);
+}
+
+// A key keeps its keyed context across calls: the NIST vector must come out the same on every
+// call, in both directions, after a failed open, and after the key was moved.
+TEST(Gcm, keyed_context_is_reused_correctly) {
+  SecretKey k = SecretKey::from_bytes(
+      unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"));
+  const std::string nonce = unhex("cafebabefacedbaddecaf888");
+  const auto* n = reinterpret_cast<const unsigned char*>(nonce.data());
+  const std::string aad = unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+  const std::string plain = unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72");
+  std::string first_ct(plain.size(), '\0'), first_tag(kGcmTagBytes, '\0');
+  gcm_seal(k, n, aad, plain, reinterpret_cast<unsigned char*>(first_ct.data()),
+           reinterpret_cast<unsigned char*>(first_tag.data()));
+  for (int round = 0; round < 4; ++round) {
+    std::string ct(plain.size(), '\0'), tag(kGcmTagBytes, '\0'), back(plain.size(), '\0');
+    gcm_seal(k, n, aad, plain, reinterpret_cast<unsigned char*>(ct.data()),
+             reinterpret_cast<unsigned char*>(tag.data()));
+    EXPECT_EQ(ct, first_ct);
+    EXPECT_EQ(tag, first_tag);
+    std::string bad_tag = tag;
+    bad_tag[0] ^= 1;
+    EXPECT_FALSE(gcm_open(k, n, aad, ct, reinterpret_cast<const unsigned char*>(bad_tag.data()),
+                          reinterpret_cast<unsigned char*>(back.data())));
+    EXPECT_TRUE(gcm_open(k, n, aad, ct, reinterpret_cast<const unsigned char*>(tag.data()),
+                         reinterpret_cast<unsigned char*>(back.data())));
+    EXPECT_EQ(back, plain);
+    SecretKey moved = std::move(k);  // the context moves with the key
+    k = std::move(moved);
+  }
+  // Another key never uses this key's context.
+  const SecretKey other = SecretKey::random();
+  std::string ct(plain.size(), '\0'), tag(kGcmTagBytes, '\0'), back(plain.size(), '\0');
+  gcm_seal(other, n, aad, plain, reinterpret_cast<unsigned char*>(ct.data()),
+           reinterpret_cast<unsigned char*>(tag.data()));
+  EXPECT_NE(ct, first_ct);
+  EXPECT_FALSE(gcm_open(k, n, aad, ct, reinterpret_cast<const unsigned char*>(tag.data()),
+                        reinterpret_cast<unsigned char*>(back.data())));
+}
+
+// Threads sharing one key: one holds its keyed context, the others take the per-thread path.
+TEST(Gcm, one_key_used_by_several_threads_at_once) {
+  const SecretKey k = SecretKey::random();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const std::string plain = "thread " + std::to_string(t) + " value " + std::to_string(i);
+        const std::string env = seal_envelope(k, EnvelopeHeader{}, EnvelopeOwner{"acme", {}}, plain);
+        if (open_envelope(k, EnvelopeOwner{"acme", {}}, env) != plain) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(Gcm, nonces_do_not_repeat) {

@@ -1,5 +1,7 @@
-// AES-256-GCM seal/open: the cipher is fetched once per process, one EVP_CIPHER_CTX per thread is
-// reset (key schedule cleansed) after every call, and nonces come from a per-thread random pool.
+// AES-256-GCM seal/open: the cipher is fetched once per process; each SecretKey keeps a context
+// keyed once (its key schedule and GHASH table live as long as the key and are cleansed with
+// it), lent to one thread at a time; a concurrent second user falls back to a per-thread context
+// that is reset after every call. Nonces come from a per-thread random pool.
 #include "core/crypto/aead.hpp"
 
 #include "core/common.hpp"
@@ -14,6 +16,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace pgp::core::crypto {
 
@@ -57,6 +60,57 @@ class CtxLease {
  private:
   EVP_CIPHER_CTX* ctx_;
 };
+
+}  // namespace
+
+// The context of `key`, keyed on first use; or, while another thread holds it, this thread's
+// unkeyed context (reset after the call). `keyed()` says whether only the nonce must be set.
+class GcmKeyLease {
+ public:
+  explicit GcmKeyLease(const SecretKey& key) : key_(key) {
+    if (!key.aead_busy_.exchange(true, std::memory_order_acquire)) {
+      owns_ = true;
+      ctx_ = static_cast<EVP_CIPHER_CTX*>(key.aead_ctx_.load(std::memory_order_relaxed));
+      keyed_ = ctx_ != nullptr;
+      if (!ctx_) {
+        ctx_ = EVP_CIPHER_CTX_new();
+        if (!ctx_) {
+          key.aead_busy_.store(false, std::memory_order_release);
+          fail_internal("EVP_CIPHER_CTX_new failed");
+        }
+        key.aead_ctx_.store(ctx_, std::memory_order_relaxed);
+      }
+    } else {
+      lease_.emplace();
+      ctx_ = lease_->get();
+    }
+  }
+  ~GcmKeyLease() {
+    if (!owns_) return;
+    if (!keyed_ && !initialized_) {  // the first keying failed: do not keep a half-made context
+      key_.aead_ctx_.store(nullptr, std::memory_order_relaxed);
+      EVP_CIPHER_CTX_free(ctx_);
+    }
+    key_.aead_busy_.store(false, std::memory_order_release);
+  }
+  GcmKeyLease(const GcmKeyLease&) = delete;
+  GcmKeyLease& operator=(const GcmKeyLease&) = delete;
+  EVP_CIPHER_CTX* get() const noexcept { return ctx_; }
+  bool keyed() const noexcept { return keyed_; }
+  void initialized() const noexcept { initialized_ = true; }
+
+ private:
+  const SecretKey& key_;
+  EVP_CIPHER_CTX* ctx_ = nullptr;
+  bool owns_ = false;
+  bool keyed_ = false;
+  mutable bool initialized_ = false;
+  std::optional<CtxLease> lease_;
+};
+
+void gcm_free_keyed_ctx(void* ctx) noexcept { EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(ctx)); }
+
+namespace {
 
 int checked_len(std::size_t n) {
   if (n > kGcmMaxPlaintextBytes)
@@ -103,12 +157,17 @@ class NoncePool {
 
 // Key, nonce, associated data and the bulk of the work: the same calls in both directions.
 // Returns the bytes written to `out`.
-int gcm_update(EVP_CIPHER_CTX* ctx, int encrypt, const SecretKey& key, const unsigned char* nonce,
+int gcm_update(const GcmKeyLease& lease, int encrypt, const SecretKey& key, const unsigned char* nonce,
                std::string_view aad, std::string_view in, unsigned char* out) {
   const int len = checked_len(in.size());
   int written = 0;
-  // The default GCM IV length is 12 bytes, so no EVP_CTRL_GCM_SET_IVLEN call is needed.
-  if (EVP_CipherInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, encrypt, nullptr) != 1 ||
+  EVP_CIPHER_CTX* ctx = lease.get();
+  // The default GCM IV length is 12 bytes, so no EVP_CTRL_GCM_SET_IVLEN call is needed. A keyed
+  // context only takes the nonce (and the direction): the key schedule is kept.
+  const int init = lease.keyed() ? EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce, encrypt, nullptr)
+                                 : EVP_CipherInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, encrypt, nullptr);
+  if (init == 1) lease.initialized();
+  if (init != 1 ||
       (!aad.empty() &&
        EVP_CipherUpdate(ctx, nullptr, &written, bytes(aad), checked_len(aad.size())) != 1) ||
       EVP_CipherUpdate(ctx, out, &written, bytes(in), len) != 1)
@@ -127,8 +186,8 @@ void gcm_random_nonce(unsigned char* nonce) {
 void gcm_seal(const SecretKey& key, const unsigned char* nonce, std::string_view aad,
               std::string_view plaintext, unsigned char* ciphertext, unsigned char* tag) {
   ErrQueueGuard guard;
-  CtxLease lease;
-  const int done = gcm_update(lease.get(), 1, key, nonce, aad, plaintext, ciphertext);
+  GcmKeyLease lease(key);
+  const int done = gcm_update(lease, 1, key, nonce, aad, plaintext, ciphertext);
   int last = 0;
   if (EVP_EncryptFinal_ex(lease.get(), ciphertext + done, &last) != 1 ||
       EVP_CIPHER_CTX_ctrl(lease.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1)
@@ -138,8 +197,8 @@ void gcm_seal(const SecretKey& key, const unsigned char* nonce, std::string_view
 bool gcm_open(const SecretKey& key, const unsigned char* nonce, std::string_view aad,
               std::string_view ciphertext, const unsigned char* tag, unsigned char* plaintext) {
   ErrQueueGuard guard;
-  CtxLease lease;
-  const int done = gcm_update(lease.get(), 0, key, nonce, aad, ciphertext, plaintext);
+  GcmKeyLease lease(key);
+  const int done = gcm_update(lease, 0, key, nonce, aad, ciphertext, plaintext);
   int last = 0;
   // OpenSSL copies the tag: the const_cast never writes through `tag`.
   if (EVP_CIPHER_CTX_ctrl(lease.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes,

@@ -28,19 +28,27 @@ SecretKey SecretKey::from_bytes(std::string_view bytes) {
   return key;
 }
 
+// aead.cpp: frees (and cleanses) a keyed AES-GCM context.
+void gcm_free_keyed_ctx(void* ctx) noexcept;
+
 SecretKey::SecretKey(SecretKey&& other) noexcept : bytes_(other.bytes_) {
   OPENSSL_cleanse(other.bytes_.data(), kBytes);
+  aead_ctx_.store(other.aead_ctx_.exchange(nullptr));
 }
 
 SecretKey& SecretKey::operator=(SecretKey&& other) noexcept {
   if (this != &other) {
     bytes_ = other.bytes_;
     OPENSSL_cleanse(other.bytes_.data(), kBytes);
+    gcm_free_keyed_ctx(aead_ctx_.exchange(other.aead_ctx_.exchange(nullptr)));
   }
   return *this;
 }
 
-SecretKey::~SecretKey() { OPENSSL_cleanse(bytes_.data(), kBytes); }
+SecretKey::~SecretKey() {
+  OPENSSL_cleanse(bytes_.data(), kBytes);
+  gcm_free_keyed_ctx(aead_ctx_.exchange(nullptr));
+}
 
 SecretKey SecretKey::clone() const {
   SecretKey copy;

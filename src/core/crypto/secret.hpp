@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -44,8 +45,15 @@ class SecretKey {
   bool operator==(const SecretKey& other) const noexcept;
 
  private:
+  friend class GcmKeyLease;  // aead.cpp
   SecretKey() = default;
   std::array<unsigned char, kBytes> bytes_{};
+  // AES-256-GCM context keyed with these bytes (an EVP_CIPHER_CTX, made on first use by
+  // aead.cpp): its expanded key schedule lives exactly as long as the key, and is cleansed with
+  // it. `aead_busy_` lends it to one thread at a time; a second concurrent user takes the
+  // unkeyed per-thread path instead. Never copied, moved with the key.
+  mutable std::atomic<void*> aead_ctx_{nullptr};
+  mutable std::atomic<bool> aead_busy_{false};
 };
 
 class SecretBytes {

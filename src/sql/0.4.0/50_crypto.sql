@@ -3,7 +3,8 @@
 -- pseudonyms, the encrypting trigger, rotation and crypto-shredding (docs/crypto.md).
 
 -- One row per data key. wrapped IS NULL means the key was shredded. kind is core KeyKind:
--- 1 tenant data key (versioned), 2 subject key, 3 pseudonym key (never rotated).
+-- 1 tenant data key (versioned), 2 subject key (version 1, named by subject_ref in envelopes,
+-- found by subject_digest; its own secret file), 3 pseudonym key (never rotated).
 -- secret_id: the key is wrapped under a key-encryption key that also needs the tenant's file
 -- <secret_id>.key in privacy.keyring_dir, so that deleting the file shreds the key in every
 -- backup too (NULL: the tenant's keys were created without a keyring directory).
@@ -11,6 +12,7 @@ CREATE TABLE privacy.tenant_keys (
   tenant_id       text NOT NULL,
   kind            smallint NOT NULL CHECK (kind IN (1, 2, 3)),
   subject_ref     text NOT NULL DEFAULT '',
+  subject_digest  text CHECK (subject_digest ~ '^[0-9a-f]{64}$'),
   version         integer NOT NULL CHECK (version >= 1),
   wrapped         bytea,
   master_key_id   text,
@@ -19,8 +21,12 @@ CREATE TABLE privacy.tenant_keys (
   shredded_at     timestamptz,
   PRIMARY KEY (tenant_id, kind, subject_ref, version),
   CHECK ((wrapped IS NULL) = (shredded_at IS NOT NULL)),
-  CHECK ((kind = 2) = (subject_ref <> ''))
+  CHECK ((kind = 2) = (subject_ref <> '')),
+  CHECK ((kind = 2) = (subject_digest IS NOT NULL))
 );
+-- A subject's key is found by the digest of its id (HMAC under the tenant's pseudonym key): no
+-- row holds the subject id itself. One key per subject and tenant.
+CREATE UNIQUE INDEX tenant_keys_subject ON privacy.tenant_keys (tenant_id, subject_digest) WHERE kind = 2;
 COMMENT ON TABLE privacy.tenant_keys IS
   'data keys wrapped under the master key (NULL = shredded); readable by the extension owner only';
 REVOKE ALL ON privacy.tenant_keys FROM PUBLIC;
@@ -33,6 +39,10 @@ CREATE FUNCTION privacy.encrypt(plaintext text) RETURNS bytea
   AS 'MODULE_PATHNAME', 'pgp_encrypt_text' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.encrypt(text) IS
   'AES-256-GCM envelope under the verified tenant''s newest data key, the tenant bound as associated data';
+CREATE FUNCTION privacy.encrypt(plaintext text, subject text) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'pgp_encrypt_subject' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.encrypt(text, text) IS
+  'AES-256-GCM envelope under the subject''s own key in the verified tenant (created on first use): privacy.erase_subject() shreds it';
 CREATE FUNCTION privacy.decrypt(envelope bytea) RETURNS text
   AS 'MODULE_PATHNAME', 'pgp_decrypt_text' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy.decrypt(bytea) IS
@@ -67,6 +77,13 @@ CREATE FUNCTION privacy.rotate_master_key(old_keyring_file text,
 COMMENT ON FUNCTION privacy.rotate_master_key(text) IS
   'superuser: re-wraps every data key from the master key in old_keyring_file to the configured one';
 REVOKE ALL ON FUNCTION privacy.rotate_master_key(text) FROM PUBLIC;
+
+CREATE FUNCTION privacy._shred_subject_key(tenant text, subject text) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'pgp_shred_subject_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._shred_subject_key(text, text) FROM PUBLIC;
+CREATE FUNCTION privacy._export_bytea(value bytea, tenant text) RETURNS text
+  AS 'MODULE_PATHNAME', 'pgp_export_bytea' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._export_bytea(bytea, text) FROM PUBLIC;
 
 CREATE FUNCTION privacy._shred_tenant_keys(tenant text) RETURNS bigint
   AS 'MODULE_PATHNAME', 'pgp_shred_tenant_keys' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

@@ -1,0 +1,112 @@
+// Subject rights: privacy.export_subject() and privacy.erase_subject(). These C entry points
+// decide whose data the caller may reach (the verified tenant; another tenant only for a
+// superuser), then run the SQL bodies (privacy._export_subject, privacy._erase_subject) as the
+// extension owner, which reads and changes every registered table whatever the caller's grants.
+#include "pg/audit.hpp"
+#include "pg/owner_spi.hpp"
+#include "pg/tenancy.hpp"
+
+extern "C" {
+#include "utils/tuplestore.h"
+}
+
+PGP_FUNCTION(pgp_export_subject)
+PGP_FUNCTION(pgp_erase_subject)
+PGP_FUNCTION(pgp_shred_subject)
+
+namespace {
+
+// The tenant whose subject the call is about: the verified context's, or the `tenant` argument
+// when it names that tenant; a superuser may name any tenant. The tenant id is not echoed.
+text* resolve_tenant(FunctionCallInfo fcinfo, int argno, const char* fn) {
+  const char* ctx = pgp::current_tenant_or_null();
+  const bool given = !PG_ARGISNULL(argno);
+  text* arg = given ? PG_GETARG_TEXT_PP(argno) : nullptr;
+  if (!given) {
+    if (!ctx)
+      ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                      errmsg("%s requires a verified tenant context", fn),
+                      errhint("Call privacy.authenticate() first; a superuser may pass tenant => instead.")));
+    return cstring_to_text(ctx);
+  }
+  if (ctx && strlen(ctx) == VARSIZE_ANY_EXHDR(arg) && memcmp(ctx, VARDATA_ANY(arg), strlen(ctx)) == 0)
+    return arg;
+  if (!superuser())
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied for %s of another tenant", fn),
+                    errdetail("The tenant argument differs from the verified tenant context."),
+                    errhint("Omit tenant => to act for the verified tenant; only a superuser names another.")));
+  return arg;
+}
+
+text* require_subject(FunctionCallInfo fcinfo, const char* fn) {
+  if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s needs a subject id", fn),
+                    errhint("Pass the id of the person, as the registered subject columns hold it.")));
+  return PG_GETARG_TEXT_PP(0);
+}
+
+}  // namespace
+
+// privacy.export_subject(subject, format, tenant) RETURNS SETOF text: the chunks of one
+// document, in order. Rows are fetched from the owner's cursor 200 at a time into the result's
+// tuplestore, which spills to disk beyond work_mem: memory stays bounded whatever the size.
+Datum pgp_export_subject(PG_FUNCTION_ARGS) {
+  text* subject = require_subject(fcinfo, "privacy.export_subject()");
+  text* format = PG_ARGISNULL(1) ? cstring_to_text("json") : PG_GETARG_TEXT_PP(1);
+  text* tenant = resolve_tenant(fcinfo, 2, "privacy.export_subject()");
+  InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+  ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+
+  const auto owner = pgp::audit::owner_begin();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+  Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+  Datum values[3] = {PointerGetDatum(subject), PointerGetDatum(format), PointerGetDatum(tenant)};
+  Portal portal = SPI_cursor_open_with_args(nullptr, "SELECT chunk FROM privacy._export_subject($1, $2, $3) chunk",
+                                            3, types, values, nullptr, true, 0);
+  for (;;) {
+    SPI_cursor_fetch(portal, true, 200);
+    if (SPI_processed == 0) break;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      bool isnull = false;
+      Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  }
+  SPI_cursor_close(portal);
+  SPI_finish();
+  pgp::audit::owner_end(owner);
+  return (Datum)0;
+}
+
+namespace {
+
+// One row, one column, as text: `query` run as the owner with (subject, tenant).
+const char* owner_scalar(const char* query, text* subject, text* tenant) {
+  Oid types[2] = {TEXTOID, TEXTOID};
+  Datum values[2] = {PointerGetDatum(subject), PointerGetDatum(tenant)};
+  pgp::RawRows rows;
+  pgp::owner_execute(query, 2, types, values, nullptr, false, &rows);
+  if (rows.nrows != 1 || !rows.at(0, 0)) elog(ERROR, "pg_privacy: \"%s\" returned no value", query);
+  return rows.at(0, 0);
+}
+
+}  // namespace
+
+// privacy.shred_subject(subject, tenant) RETURNS bigint: the subject's key destroyed, audited.
+Datum pgp_shred_subject(PG_FUNCTION_ARGS) {
+  text* subject = require_subject(fcinfo, "privacy.shred_subject()");
+  text* tenant = resolve_tenant(fcinfo, 1, "privacy.shred_subject()");
+  const char* n = owner_scalar("SELECT privacy._shred_subject($1, $2)", subject, tenant);
+  PG_RETURN_INT64(strtoll(n, nullptr, 10));
+}
+
+// privacy.erase_subject(subject, tenant) RETURNS jsonb: the counts privacy._erase_subject()
+// returns (and records in the audit log).
+Datum pgp_erase_subject(PG_FUNCTION_ARGS) {
+  text* subject = require_subject(fcinfo, "privacy.erase_subject()");
+  text* tenant = resolve_tenant(fcinfo, 1, "privacy.erase_subject()");
+  const char* doc = owner_scalar("SELECT privacy._erase_subject($1, $2)::text", subject, tenant);
+  PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(doc)));
+}
