@@ -33,7 +33,7 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA sxsuite TO sxsuite_app;
 GRANT EXECUTE ON FUNCTION privacy.export_subject(text, text, text), privacy.erase_subject(text, text),
                           privacy.shred_subject(text, text) TO sxsuite_officer;
 
-SELECT plan(63);
+SELECT plan(69);
 
 -- 1. The registry.
 SELECT lives_ok($$SELECT privacy.register_subject_table('sxsuite.messages', 'user_id')$$,
@@ -106,6 +106,27 @@ SELECT is((SELECT count(*)::int FROM privacy.tenant_keys WHERE tenant_id = 'sx_a
 SELECT is((SELECT count(*)::int FROM privacy.tenant_keys t WHERE t::text LIKE '%sx_u%'), 0,
           'no key row holds a subject id');
 
+-- 2b. Master key rotation re-wraps subject keys too (each under its own secret file).
+SELECT current_setting('privacy.keyring_file') AS old_keyring \gset
+SELECT regexp_replace(:'old_keyring', '[^/]*$', 'subject_rotated.key') AS new_keyring \gset
+SELECT format('umask 077; cat > %s', :'new_keyring') AS write_cmd \gset
+COPY (SELECT md5(random()::text) || md5(random()::text)) TO PROGRAM :'write_cmd';
+ALTER SYSTEM SET privacy.keyring_file = :'new_keyring';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT privacy.set_context('sx_acme', 'sx_u1', scope => 'session');
+SELECT throws_ok($$SELECT privacy.decrypt(e) FROM sxsuite.copies WHERE label = 'u1'$$, 'PV707', NULL,
+                 'under a new master key the subject key is refused until re-wrapped');
+SELECT ok((SELECT rewrapped >= 3 AND unreadable = 0 FROM privacy.rotate_master_key(:'old_keyring')),
+          'rotate_master_key re-wraps the subject keys');
+SELECT is(privacy.decrypt(e), 'card 4111 1111 1111 1111', 'and the subject''s value reads again') FROM sxsuite.copies WHERE label = 'u1';
+ALTER SYSTEM RESET privacy.keyring_file;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT ok((SELECT rewrapped >= 3 FROM privacy.rotate_master_key(:'new_keyring')), 'rotation back to the original master key');
+SELECT is(privacy.decrypt(e), 'bo secret', 'values still decrypt') FROM sxsuite.copies WHERE label = 'u2';
+SELECT privacy.logout();
+
 -- 3. Export.
 SELECT privacy.set_context('sx_acme', 'sx_officer', scope => 'session');
 SET ROLE sxsuite_app;
@@ -140,6 +161,16 @@ SELECT ok(EXISTS (SELECT FROM privacy.export_subject('sx_u1', 'csv') c
 RESET ROLE;
 SELECT is((SELECT string_agg(c, E'\n')::jsonb->>'tenant' FROM privacy.export_subject('sx_g1', tenant => 'sx_globex') c),
           'sx_globex', 'a superuser may export from another tenant');
+
+-- 3b. A large export goes through the result store on disk: 20,000 rows with work_mem at 64 kB.
+CREATE TABLE sxsuite.events (id int, tenant_id text, user_id text, what text);
+INSERT INTO sxsuite.events SELECT g, 'sx_acme', 'sx_u9', repeat('event ', 20) FROM generate_series(1, 20000) g;
+SELECT privacy.register_subject_table('sxsuite.events', 'user_id');
+SET work_mem = '64kB';
+SELECT is((SELECT count(*)::int FROM privacy.export_subject('sx_u9') c WHERE c LIKE '%"what"%'), 20000,
+          'a 20,000-row export streams with a small work_mem');
+RESET work_mem;
+SELECT privacy.unregister_subject_table('sxsuite.events');
 
 -- 4. Erasure refused under a legal hold.
 SELECT privacy.place_hold('sx_acme', 'sx_u1', 'litigation') AS hold_id \gset
