@@ -448,22 +448,32 @@ Datum pgp_shred_subject_key(PG_FUNCTION_ARGS) {
   PG_RETURN_INT64(static_cast<int64>(n));
 }
 
-// privacy._export_bytea(value, tenant): how an export shows a bytea value. An envelope of the
-// tenant that opens to valid text gives its plaintext; one whose key is destroyed, or that does
-// not open, gives NULL; any other value gives bytea's own text form (\x and hex). Owner only:
+// privacy._export_bytea(value, tenant, subject): how an export shows a bytea value. An envelope
+// of the tenant (under the tenant's key, or the subject's own) that opens to valid text gives its
+// plaintext; one whose key is destroyed, that does not open, or that is another subject's, gives
+// NULL; any other value gives bytea's own text form (\x and hex). Owner only:
 // it opens envelopes of any tenant, for privacy.export_subject().
 Datum pgp_export_bytea(PG_FUNCTION_ARGS) {
   bytea* value = PG_GETARG_BYTEA_PP(0);
   text* tenant = PG_GETARG_TEXT_PP(1);
+  text* subject = PG_GETARG_TEXT_PP(2);
   pgp::crypto_accept_invalidations();
   struct varlena* plain = pgp::guarded([&]() -> struct varlena* {
     const std::string_view v = pgp::bytea_view(value);
+    cc::EnvelopeHeader h;
     try {
-      (void)cc::parse_envelope_header(v);
+      h = cc::parse_envelope_header(v);
     } catch (const pgp::core::Error&) {
       return nullptr;
     }
     try {
+      if (h.kind == cc::KeyKind::kSubject) {
+        // Only the exported subject's own values: a value sealed for another person (a shared
+        // thread) stays closed.
+        const pgp::SubjectKey* sk = pgp::subject_key_by_ref(pgp::text_view(tenant), h.subject_ref);
+        const auto digest = pgp::subject_digest(pgp::text_view(tenant), pgp::text_view(subject), false);
+        if (!sk || !digest || sk->digest != *digest) return reinterpret_cast<struct varlena*>(1);
+      }
       return pgp::open_for(pgp::text_view(tenant), v);
     } catch (const pgp::core::Error& e) {
       // Shredded, not this tenant's, or damaged: the value is not readable. Configuration

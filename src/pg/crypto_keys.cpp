@@ -18,6 +18,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "storage/ipc.h"
 #include "utils/inval.h"
 }
 
@@ -58,6 +59,10 @@ struct PendingDestroy {
 std::vector<PendingDestroy> g_pending;
 bool g_xact_registered = false;
 
+// The files go after the commit record is written: before it, the commit could still fail
+// (a serialization failure, a NOTIFY queue error, a crash) and leave wrapped rows whose file is
+// gone. A failure to delete is a WARNING (the transaction has committed); the rows say the key
+// is shredded, so this database no longer reads it either way.
 void on_xact(XactEvent event, void*) {
   switch (event) {
     case XACT_EVENT_PRE_PREPARE:
@@ -66,21 +71,29 @@ void on_xact(XactEvent event, void*) {
                         errmsg("cannot prepare a transaction that shreds a subject key"),
                         errhint("Commit privacy.shred_subject() or privacy.erase_subject() directly.")));
       break;
-    case XACT_EVENT_PRE_COMMIT:
-    case XACT_EVENT_PARALLEL_PRE_COMMIT: {
-      // The last step before the commit record: an error here still aborts the transaction.
-      std::vector<PendingDestroy> todo;
-      todo.swap(g_pending);
-      const char* dir = keyring_dir();
-      guarded([&] {
-        for (const auto& p : todo) cc::destroy_tenant_secret(dir, p.secret_id);
-      });
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT: {
+      int failed = 0;
+      {
+        const std::string dir = keyring_dir();
+        for (const auto& p : g_pending) {
+          try {
+            cc::destroy_tenant_secret(dir, p.secret_id);
+          } catch (...) {
+            ++failed;
+          }
+        }
+        g_pending.clear();
+      }
+      if (failed > 0)
+        ereport(WARNING, (errmsg("%d shredded subject key file(s) could not be deleted from privacy.keyring_dir", failed),
+                          errdetail("The keys are shredded in the database; copies of it taken before now can still "
+                                    "read them while the files exist."),
+                          errhint("Check privacy.keyring_dir; files of keys whose rows have wrapped IS NULL may be deleted.")));
       break;
     }
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
-    case XACT_EVENT_COMMIT:
-    case XACT_EVENT_PARALLEL_COMMIT:
     case XACT_EVENT_PREPARE:
       g_pending.clear();
       break;
@@ -308,7 +321,8 @@ const SubjectKey* cache_subject(std::string_view tenant, const RawRows& rows) {
 
 // Inserts the subject's key row: a live key, or (shredded) a row that only records the
 // shredding. A concurrent creator may win; our secret file is then deleted.
-void insert_subject_row(std::string_view tenant, const std::string& digest, bool shredded) {
+// True when our row was inserted.
+bool insert_subject_row(std::string_view tenant, const std::string& digest, bool shredded) {
   const std::string ref = cc::new_secret_id();
   std::string secret_id, wrapped;
   std::optional<cc::SecretKey> secret;
@@ -343,6 +357,7 @@ void insert_subject_row(std::string_view tenant, const std::string& digest, bool
   uint64 n = 0;
   pg_call([&] { owner_execute(q, 6, types, values, nulls, false, nullptr, &n); });
   if (n == 0 && secret) cc::destroy_tenant_secret(g_keyring_dir, secret_id);
+  return n > 0;
 }
 
 }  // namespace
@@ -402,11 +417,11 @@ std::uint64_t shred_subject_key(std::string_view tenant, std::string_view subjec
   });
   RawRows rows;
   pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, &rows); });
-  if (rows.nrows == 0) {
-    // No live key: record the shredding, so that the subject stays shredded.
-    insert_subject_row(tenant, digest, true);
-    return 0;
-  }
+  // No live key: record the shredding, so that the subject stays shredded. If a concurrent
+  // first encrypt() won the insert, its key row is committed now: shred it (a new snapshot).
+  if (rows.nrows == 0 && !insert_subject_row(tenant, digest, true))
+    pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, &rows); });
+  if (rows.nrows == 0) return 0;
   for (int r = 0; r < rows.nrows; ++r) {
     const char* id = rows.at(r, 0);
     if (!id) {
@@ -438,6 +453,13 @@ void crypto_init() {
       &g_keyring_dir, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
       [](const char*, void*) { g_cache_valid = false; }, nullptr);
   CacheRegisterRelcacheCallback(on_relcache, 0);
+  // The cached keys own OpenSSL contexts: free them before exit(), whose atexit handlers run
+  // OpenSSL's cleanup before this library's static destructors.
+  on_proc_exit([](int, Datum) {
+    g_cache.clear();
+    g_subjects.clear();
+    g_subject_refs.clear();
+  }, 0);
 }
 
 }  // namespace pgp

@@ -7,12 +7,16 @@
 #include "pg/tenancy.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }
 
 PGP_FUNCTION(pgp_export_subject)
 PGP_FUNCTION(pgp_erase_subject)
 PGP_FUNCTION(pgp_shred_subject)
+PGP_FUNCTION(pgp_as_table_owner)
 
 namespace {
 
@@ -109,4 +113,62 @@ Datum pgp_erase_subject(PG_FUNCTION_ARGS) {
   text* tenant = resolve_tenant(fcinfo, 1, "privacy.erase_subject()");
   const char* doc = owner_scalar("SELECT privacy._erase_subject($1, $2)::text", subject, tenant);
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(doc)));
+}
+
+// privacy._as_table_owner(tbl, query, dml, subject, tenant, pseudonym) RETURNS SETOF text:
+// runs `query` ($1 subject, $2 tenant, $3 pseudonym) as the owner of `tbl`, as a security-
+// restricted operation with search_path pg_catalog, pg_temp, the way PostgreSQL runs
+// maintenance commands: the table's triggers, constraints, index expressions and casts run with
+// its owner's rights, never the extension owner's. A SELECT gives its first column row by row
+// (through a cursor, 200 rows at a time, into the result store); a DML statement gives one row,
+// the number of rows it processed. Owner only (EXECUTE revoked from PUBLIC).
+Datum pgp_as_table_owner(PG_FUNCTION_ARGS) {
+  const Oid relid = PG_GETARG_OID(0);
+  const char* query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+  const bool dml = PG_GETARG_BOOL(2);
+  Datum args[3] = {PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5)};
+  const char nulls[4] = {PG_ARGISNULL(3) ? 'n' : ' ', PG_ARGISNULL(4) ? 'n' : ' ', PG_ARGISNULL(5) ? 'n' : ' ', '\0'};
+  Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+  HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(tup))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
+  const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
+  ReleaseSysCache(tup);
+  InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+  ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+
+  Oid save_user;
+  int save_sec;
+  GetUserIdAndSecContext(&save_user, &save_sec);
+  SetUserIdAndSecContext(table_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  const int guc_level = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+                          0, false);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+  if (dml) {
+    const int rc = SPI_execute_with_args(query, 3, types, args, nulls, false, 0);
+    if (rc < 0) elog(ERROR, "pg_privacy: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+    char buf[32];
+    snprintf(buf, sizeof buf, UINT64_FORMAT, SPI_processed);
+    bool isnull = false;
+    Datum d = CStringGetTextDatum(buf);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
+  } else {
+    Portal portal = SPI_cursor_open_with_args(nullptr, query, 3, types, args, nulls, true, 0);
+    for (;;) {
+      SPI_cursor_fetch(portal, true, 200);
+      if (SPI_processed == 0) break;
+      for (uint64 i = 0; i < SPI_processed; ++i) {
+        bool isnull = false;
+        Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
+      }
+      SPI_freetuptable(SPI_tuptable);
+    }
+    SPI_cursor_close(portal);
+  }
+  SPI_finish();
+  AtEOXact_GUC(true, guc_level);
+  SetUserIdAndSecContext(save_user, save_sec);
+  return (Datum)0;
 }

@@ -33,7 +33,7 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA sxsuite TO sxsuite_app;
 GRANT EXECUTE ON FUNCTION privacy.export_subject(text, text, text), privacy.erase_subject(text, text),
                           privacy.shred_subject(text, text) TO sxsuite_officer;
 
-SELECT plan(69);
+SELECT plan(79);
 
 -- 1. The registry.
 SELECT lives_ok($$SELECT privacy.register_subject_table('sxsuite.messages', 'user_id')$$,
@@ -246,9 +246,63 @@ SELECT throws_ok($$SELECT privacy.decrypt(e) FROM sxsuite.copies WHERE label = '
                  'its values are gone');
 SELECT privacy.logout();
 
+-- 10. Table code runs as the table's owner, security-restricted, never as the extension owner.
+CREATE TABLE sxsuite.owned (id int, tenant_id text, user_id text);
+ALTER TABLE sxsuite.owned OWNER TO sxsuite_app;
+CREATE TABLE sxsuite.who_ran (who text);
+ALTER TABLE sxsuite.who_ran OWNER TO sxsuite_app;
+CREATE FUNCTION sxsuite.escalate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO sxsuite.who_ran VALUES (current_user);
+  IF OLD.id = 1 THEN EXECUTE 'ALTER ROLE sxsuite_app SUPERUSER'; END IF;
+  RETURN OLD;
+END $$;
+ALTER FUNCTION sxsuite.escalate() OWNER TO sxsuite_app;
+CREATE TRIGGER escalate BEFORE DELETE ON sxsuite.owned FOR EACH ROW EXECUTE FUNCTION sxsuite.escalate();
+SELECT privacy.register_subject_table('sxsuite.owned', 'user_id');
+INSERT INTO sxsuite.owned VALUES (1, 'sx_acme', 'sx_u7'), (2, 'sx_acme', 'sx_u8');
+SELECT privacy.set_context('sx_acme', 'sx_officer', scope => 'session');
+SET ROLE sxsuite_officer;
+SELECT throws_ok($$SELECT privacy.erase_subject('sx_u7')$$, '42501', NULL, 'a trigger that tries to become superuser fails the erasure');
+RESET ROLE;
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'sxsuite_app'), false, 'and the table owner did not become superuser');
+SELECT is((SELECT count(*)::int FROM sxsuite.owned WHERE user_id = 'sx_u7'), 1, 'nothing was erased');
+SET ROLE sxsuite_officer;
+SELECT is(privacy.erase_subject('sx_u8')->'tables'->'sxsuite.owned'->>'deleted', '1', 'another subject''s erasure runs the trigger');
+RESET ROLE;
+SELECT is((SELECT array_agg(DISTINCT who) FROM sxsuite.who_ran), ARRAY['sxsuite_app']::name[]::text[],
+          'as the table''s owner, not the extension''s');
+SELECT privacy.unregister_subject_table('sxsuite.owned');
+
+-- 11. Ids are compared in the column's own type, without truncation or normalization; rows
+-- held by a retention hold column are kept; a value sealed for another person stays closed.
+CREATE TABLE sxsuite.codes (id int, tenant_id text, code char(4), n int, held boolean DEFAULT false, e bytea,
+                            created_at timestamptz DEFAULT now());
+SELECT privacy.register_subject_table('sxsuite.codes', 'code');
+INSERT INTO sxsuite.codes (id, tenant_id, code) VALUES (1, 'sx_acme', 'C012');
+SELECT is((SELECT count(*)::int FROM privacy.export_subject('C0123') c WHERE c LIKE '%"code"%'), 0,
+          'a longer id does not match a char(4) column by truncation');
+SELECT is((SELECT count(*)::int FROM privacy.export_subject('C012') c WHERE c LIKE '%"code"%'), 1, 'the id itself does');
+SELECT privacy.unregister_subject_table('sxsuite.codes');
+SELECT privacy.register_subject_table('sxsuite.codes', 'n');
+UPDATE sxsuite.codes SET n = 42;
+SELECT is((SELECT count(*)::int FROM privacy.export_subject('042') c WHERE c LIKE '%"code"%'), 0,
+          'the id 042 does not match the number 42');
+SELECT privacy.unregister_subject_table('sxsuite.codes');
+SELECT privacy.set_retention('sxsuite.codes', 'created_at', '30 days', tenant_column => 'tenant_id', hold_column => 'held');
+SELECT privacy.register_subject_table('sxsuite.codes', 'code');
+INSERT INTO sxsuite.codes (id, tenant_id, code, held, e) VALUES
+  (2, 'sx_acme', 'H001', true, NULL), (3, 'sx_acme', 'H001', false, privacy.encrypt('for H002 only', 'H002'));
+SELECT ok((SELECT string_agg(c, E'\n')::jsonb @> '{"tables": [{"table": "sxsuite.codes", "rows": [{"id": 3, "e": null}]}]}'
+             FROM privacy.export_subject('H001') c), 'a value sealed for another subject is not opened in this export');
+SELECT is(privacy.erase_subject('H001')->'tables'->'sxsuite.codes', '{"deleted": 1, "held": 1}'::jsonb,
+          'rows held by the retention hold column are kept and counted');
+SELECT privacy.drop_retention('sxsuite.codes');
+SELECT privacy.logout();
+
 -- 9. A dropped table leaves the registry.
 DROP TABLE sxsuite.by_number;
-SELECT is((SELECT count(*)::int FROM privacy.subject_tables WHERE table_name::text LIKE 'sxsuite.%'), 3,
+SELECT is((SELECT count(*)::int FROM privacy.subject_tables WHERE table_name::text LIKE 'sxsuite.%'), 4,
           'a dropped table is unregistered');
 
 SELECT * FROM finish();

@@ -81,9 +81,9 @@ REVOKE ALL ON FUNCTION privacy.rotate_master_key(text) FROM PUBLIC;
 CREATE FUNCTION privacy._shred_subject_key(tenant text, subject text) RETURNS bigint
   AS 'MODULE_PATHNAME', 'pgp_shred_subject_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy._shred_subject_key(text, text) FROM PUBLIC;
-CREATE FUNCTION privacy._export_bytea(value bytea, tenant text) RETURNS text
+CREATE FUNCTION privacy._export_bytea(value bytea, tenant text, subject text) RETURNS text
   AS 'MODULE_PATHNAME', 'pgp_export_bytea' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION privacy._export_bytea(bytea, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._export_bytea(bytea, text, text) FROM PUBLIC;
 
 CREATE FUNCTION privacy._shred_tenant_keys(tenant text) RETURNS bigint
   AS 'MODULE_PATHNAME', 'pgp_shred_tenant_keys' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

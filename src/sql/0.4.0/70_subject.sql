@@ -152,19 +152,43 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy.unregister_subject_table(regclass) FROM PUBLIC;
 
+-- The type a value is compared in: a domain's base type, with its typmod (char(8) stays
+-- char(8)). Comparing in the base type runs no domain CHECK, which is user code.
+CREATE FUNCTION privacy._subject_base_type(tbl regclass, col name) RETURNS text
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  t oid;
+  m int;
+  k char;
+BEGIN
+  SELECT a.atttypid, a.atttypmod INTO t, m FROM pg_attribute a
+   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+  IF t IS NULL THEN RETURN NULL; END IF;
+  LOOP
+    SELECT typtype INTO k FROM pg_type WHERE oid = t;
+    EXIT WHEN k <> 'd';
+    SELECT typbasetype, typtypmod INTO t, m FROM pg_type WHERE oid = t;
+  END LOOP;
+  RETURN format_type(t, m);
+END $$;
+REVOKE ALL ON FUNCTION privacy._subject_base_type(regclass, name) FROM PUBLIC;
+
 -- The registered tables, children before the registered tables they reference (so that a
 -- delete never trips a foreign key), then by name; with the WHERE clause that finds a
--- subject's rows ($1 subject, $2 tenant, compared in each column's own type so that indexes
--- serve), or NULL when the subject id is not a value of that column's type.
+-- subject's rows ($1 subject, $2 tenant, compared in each column's base type so that indexes
+-- serve), or NULL when the subject id or the tenant id is not a value of that type that reads
+-- back as itself ('042' in an integer column, 'C0001234' in char(4)): no row of that table is
+-- the subject's then. hold_clause excludes rows held by the table's retention hold column.
 CREATE FUNCTION privacy._subject_plan(subj text, ten text)
   RETURNS TABLE (table_name regclass, erasure text, anonymize jsonb, legal_reason text, subject_column name,
-                 where_clause text)
+                 where_clause text, hold_clause text, bytea_columns name[])
   LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r record;
-  st regtype;
-  tt regtype;
+  st text;
+  tt text;
   ok boolean;
+  hold name;
 BEGIN
   FOR r IN
     WITH RECURSIVE refs(child, parent, depth) AS (
@@ -180,24 +204,30 @@ BEGIN
       FROM privacy.subject_tables s
      ORDER BY depth DESC, s.table_name::text
   LOOP
-    st := (privacy._subject_column(r.table_name, r.subject_column)).typ;
-    tt := (privacy._subject_column(r.table_name, r.tenant_column)).typ;
+    st := privacy._subject_base_type(r.table_name, r.subject_column);
+    tt := privacy._subject_base_type(r.table_name, r.tenant_column);
     IF st IS NULL OR tt IS NULL THEN
       RAISE EXCEPTION 'registered subject table % lost its subject or tenant column', r.table_name
         USING ERRCODE = 'PV801', HINT = 'Register the table again with privacy.register_subject_table().';
     END IF;
     BEGIN
-      EXECUTE format('SELECT $1::%s, $2::%s', st, tt) USING subj, ten;
-      ok := true;
+      EXECUTE format('SELECT $1::%s::text = $1 AND $2::%s::text = $2', st, tt) INTO ok USING subj, ten;
     EXCEPTION WHEN data_exception THEN
       ok := false;
     END;
+    SELECT p.hold_column INTO hold FROM privacy.retention_policies p WHERE p.table_name = r.table_name;
     table_name := r.table_name;
     erasure := r.erasure;
     anonymize := r.anonymize;
     legal_reason := r.legal_reason;
     subject_column := r.subject_column;
     where_clause := CASE WHEN ok THEN format('%I = $1::%s AND %I = $2::%s', r.subject_column, st, r.tenant_column, tt) END;
+    hold_clause := CASE WHEN hold IS NOT NULL THEN format('%I IS TRUE', hold) END;
+    bytea_columns := ARRAY(SELECT a.attname FROM pg_attribute a
+                            WHERE a.attrelid = r.table_name AND a.attnum > 0 AND NOT a.attisdropped
+                              AND (a.atttypid = 'bytea'::regtype
+                                   OR privacy._subject_base_type(r.table_name, a.attname) = 'bytea')
+                            ORDER BY a.attnum);
     RETURN NEXT;
   END LOOP;
 END $$;
@@ -210,17 +240,25 @@ CREATE FUNCTION privacy._csv(v text) RETURNS text
 $$;
 REVOKE ALL ON FUNCTION privacy._csv(text) FROM PUBLIC;
 
+-- Runs `query` as the owner of `tbl`, security-restricted (see subject_fn.cpp): the rows (a
+-- SELECT's first column) or, with dml, the number of rows processed.
+CREATE FUNCTION privacy._as_table_owner(tbl regclass, query text, dml boolean, subj text, ten text, pseud text)
+  RETURNS SETOF text
+  AS 'MODULE_PATHNAME', 'pgp_as_table_owner' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._as_table_owner(regclass, text, boolean, text, text, text) FROM PUBLIC;
+
 -- The export document, one chunk per row: JSON ({"format", "subject", "tenant", "exported_at",
 -- "tables": [{"table", "erasure", "rows": [...]}], "audit": [...]}, chunks joined by newlines)
--- or CSV (source,record,field,value). Encrypted values are opened for the tenant (NULL when
--- their key was shredded). Called as the owner by privacy.export_subject().
+-- or CSV (source,record,field,value). Rows are read as each table's owner; encrypted values
+-- are then opened for the tenant and the subject (NULL when their key was shredded or they are
+-- another subject's). Called as the owner by privacy.export_subject().
 CREATE FUNCTION privacy._export_subject(subj text, fmt text, ten text) RETURNS SETOF text
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   p record;
   doc text;
-  q text;
-  opened text;
+  j jsonb;
+  col name;
   n bigint;
   first_table boolean := true;
   first_row boolean;
@@ -243,27 +281,26 @@ BEGIN
       first_table := false;
     END IF;
     IF p.where_clause IS NOT NULL THEN
-      -- bytea columns: envelopes shown opened.
-      SELECT string_agg(format('%L, to_jsonb(privacy._export_bytea(t.%I, $2))', a.attname, a.attname), ', ')
-        INTO opened
-        FROM pg_attribute a
-       WHERE a.attrelid = p.table_name AND a.attnum > 0 AND NOT a.attisdropped
-         AND (a.atttypid = 'bytea'::regtype
-              OR (SELECT typbasetype FROM pg_type WHERE oid = a.atttypid) = 'bytea'::regtype);
-      q := format('SELECT (to_jsonb(t)%s)::text FROM %s t WHERE %s',
-                  CASE WHEN opened IS NULL THEN '' ELSE ' || jsonb_build_object(' || opened || ')' END,
-                  p.table_name, p.where_clause);
       first_row := true;
       n := 0;
-      FOR doc IN EXECUTE q USING subj, ten LOOP
+      FOR doc IN SELECT * FROM privacy._as_table_owner(p.table_name,
+                   format('SELECT to_jsonb(t.*)::text FROM %s t WHERE %s', p.table_name, p.where_clause),
+                   false, subj, ten, NULL) LOOP
         n := n + 1;
+        j := doc::jsonb;
+        FOREACH col IN ARRAY p.bytea_columns LOOP
+          IF j->>col IS NOT NULL THEN
+            j := jsonb_set(j, ARRAY[col::text],
+                   coalesce(to_jsonb(privacy._export_bytea(decode(substr(j->>col, 3), 'hex'), ten, subj)), 'null'));
+          END IF;
+        END LOOP;
         IF fmt = 'json' THEN
-          RETURN NEXT CASE WHEN first_row THEN '' ELSE ', ' END || doc;
+          RETURN NEXT CASE WHEN first_row THEN '' ELSE ', ' END || j::text;
           first_row := false;
         ELSE
           RETURN QUERY SELECT privacy._csv(p.table_name::text) || ',' || n || ',' || privacy._csv(e.key) || ','
                               || privacy._csv(e.value)
-                         FROM jsonb_each_text(doc::jsonb) e;
+                         FROM jsonb_each_text(j) e;
         END IF;
       END LOOP;
     END IF;
@@ -340,12 +377,19 @@ DECLARE
   pseud text := privacy.audit_hmac(subj);
   tables jsonb := '{}';
   sets text;
+  wh text;
   n bigint;
+  held bigint;
   keys bigint;
   audited bigint;
   holds bigint;
   result jsonb;
+  con text;
+  code text;
 BEGIN
+  -- place_hold() takes this lock exclusively: a hold placed meanwhile either is seen here or
+  -- waits for this erasure to commit.
+  PERFORM pg_advisory_xact_lock_shared(privacy._hold_lock_key());
   IF EXISTS (SELECT FROM privacy.legal_holds h
               WHERE h.released_at IS NULL AND (h.tenant_id IS NULL OR h.tenant_id = ten)
                 AND (h.subject IS NULL OR h.subject = subj)) THEN
@@ -355,25 +399,43 @@ BEGIN
   END IF;
   FOR p IN SELECT * FROM privacy._subject_plan(subj, ten) LOOP
     n := 0;
+    held := NULL;
     IF p.where_clause IS NOT NULL THEN
-      IF p.erasure = 'delete' THEN
-        EXECUTE format('DELETE FROM %s WHERE %s', p.table_name, p.where_clause) USING subj, ten;
-        GET DIAGNOSTICS n = ROW_COUNT;
-      ELSIF p.erasure = 'anonymize' THEN
-        SELECT string_agg(format('%I = %s', e.key,
-                 CASE e.value #>> '{}' WHEN 'null' THEN 'NULL' WHEN 'redact' THEN format('privacy.redact(%I)', e.key)
-                      ELSE '$3' END), ', ')
-          INTO sets FROM jsonb_each(p.anonymize) e;
-        EXECUTE format('UPDATE %s SET %s WHERE %s', p.table_name, sets, p.where_clause) USING subj, ten, pseud;
-        GET DIAGNOSTICS n = ROW_COUNT;
-      ELSE
-        EXECUTE format('SELECT count(*) FROM %s WHERE %s', p.table_name, p.where_clause) INTO n USING subj, ten;
-      END IF;
+      wh := p.where_clause || CASE WHEN p.hold_clause IS NULL THEN '' ELSE ' AND NOT coalesce(' || p.hold_clause || ', false)' END;
+      BEGIN
+        IF p.erasure = 'delete' THEN
+          n := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
+                  format('DELETE FROM %s WHERE %s', p.table_name, wh), true, subj, ten, pseud) x);
+        ELSIF p.erasure = 'anonymize' THEN
+          SELECT string_agg(format('%I = %s', e.key,
+                   CASE e.value #>> '{}' WHEN 'null' THEN 'NULL' WHEN 'redact' THEN format('privacy.redact(%I)', e.key)
+                        ELSE '$3' END), ', ')
+            INTO sets FROM jsonb_each(p.anonymize) e;
+          n := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
+                  format('UPDATE %s SET %s WHERE %s', p.table_name, sets, wh), true, subj, ten, pseud) x);
+        ELSE
+          n := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
+                  format('SELECT count(*)::text FROM %s WHERE %s', p.table_name, p.where_clause), false, subj, ten, pseud) x);
+        END IF;
+        IF p.hold_clause IS NOT NULL AND p.erasure <> 'keep' THEN
+          held := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
+                     format('SELECT count(*)::text FROM %s WHERE %s AND %s', p.table_name, p.where_clause, p.hold_clause),
+                     false, subj, ten, pseud) x);
+        END IF;
+      EXCEPTION WHEN integrity_constraint_violation THEN
+        -- The constraint's own message names the key values (the subject id): re-raised
+        -- without them.
+        GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME, code = RETURNED_SQLSTATE;
+        RAISE EXCEPTION 'erasure in % is blocked by constraint "%"', p.table_name, con
+          USING ERRCODE = code, DETAIL = 'Nothing was erased.',
+                HINT = 'Register the tables that reference it (erasure delete runs children first), or give the foreign key ON DELETE/ON UPDATE CASCADE.';
+      END;
     END IF;
     tables := tables || jsonb_build_object(p.table_name::text,
                 jsonb_build_object(CASE p.erasure WHEN 'delete' THEN 'deleted' WHEN 'anonymize' THEN 'anonymized'
                                    ELSE 'kept' END, n)
-                || CASE WHEN p.erasure = 'keep' THEN jsonb_build_object('legal_reason', p.legal_reason) ELSE '{}' END);
+                || CASE WHEN p.erasure = 'keep' THEN jsonb_build_object('legal_reason', p.legal_reason) ELSE '{}' END
+                || CASE WHEN held IS NOT NULL THEN jsonb_build_object('held', held) ELSE '{}' END);
   END LOOP;
   keys := privacy._shred_subject_key(ten, subj);
   UPDATE privacy.legal_holds SET subject = pseud
@@ -386,7 +448,7 @@ BEGIN
                                'subject_keys_shredded', keys, 'audit_records_pseudonymized', audited,
                                'legal_holds_pseudonymized', holds);
   PERFORM privacy._audit_record('subject', 'ERASE', NULL, result);
-  IF privacy.current_subject() IS NOT DISTINCT FROM subj THEN
+  IF privacy.current_tenant() IS NOT DISTINCT FROM ten AND privacy.current_subject() IS NOT DISTINCT FROM subj THEN
     PERFORM privacy._audit_erase_subject(ten, subj);  -- the ERASE record itself
   END IF;
   RETURN result;
