@@ -43,6 +43,22 @@ text* resolve_tenant(FunctionCallInfo fcinfo, int argno, const char* fn) {
   return arg;
 }
 
+// Moves the first column of every row of `portal` into the result store, 200 rows at a time
+// (the store spills to disk beyond work_mem), then closes the cursor.
+void drain_cursor(Portal portal, ReturnSetInfo* rsinfo) {
+  for (;;) {
+    SPI_cursor_fetch(portal, true, 200);
+    if (SPI_processed == 0) break;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      bool isnull = false;
+      Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  }
+  SPI_cursor_close(portal);
+}
+
 text* require_subject(FunctionCallInfo fcinfo, const char* fn) {
   if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s needs a subject id", fn),
@@ -68,17 +84,7 @@ Datum pgp_export_subject(PG_FUNCTION_ARGS) {
   Datum values[3] = {PointerGetDatum(subject), PointerGetDatum(format), PointerGetDatum(tenant)};
   Portal portal = SPI_cursor_open_with_args(nullptr, "SELECT chunk FROM privacy._export_subject($1, $2, $3) chunk",
                                             3, types, values, nullptr, true, 0);
-  for (;;) {
-    SPI_cursor_fetch(portal, true, 200);
-    if (SPI_processed == 0) break;
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-      bool isnull = false;
-      Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
-    }
-    SPI_freetuptable(SPI_tuptable);
-  }
-  SPI_cursor_close(portal);
+  drain_cursor(portal, rsinfo);
   SPI_finish();
   pgp::audit::owner_end(owner);
   return (Datum)0;
@@ -155,17 +161,7 @@ Datum pgp_as_table_owner(PG_FUNCTION_ARGS) {
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
   } else {
     Portal portal = SPI_cursor_open_with_args(nullptr, query, 3, types, args, nulls, true, 0);
-    for (;;) {
-      SPI_cursor_fetch(portal, true, 200);
-      if (SPI_processed == 0) break;
-      for (uint64 i = 0; i < SPI_processed; ++i) {
-        bool isnull = false;
-        Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
-      }
-      SPI_freetuptable(SPI_tuptable);
-    }
-    SPI_cursor_close(portal);
+    drain_cursor(portal, rsinfo);
   }
   SPI_finish();
   AtEOXact_GUC(true, guc_level);
