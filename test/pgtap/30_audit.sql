@@ -16,6 +16,9 @@ CREATE ROLE asuite_app IN ROLE privacy_middleware;
 GRANT USAGE ON SCHEMA asuite TO asuite_app;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON asuite.msgs TO asuite_app;
 SELECT privacy.audit('asuite.msgs');
+-- Column names that text[] output quotes: the canonical text of changed_columns must follow it.
+CREATE TABLE asuite.odd (id int PRIMARY KEY, "my col" text, "NULL" text, "a,b" text, "prénom" text);
+SELECT privacy.audit('asuite.odd');
 SELECT privacy.audit_seal();
 SELECT privacy.audit_purge('0 seconds');
 SELECT privacy.audit_seal();
@@ -59,7 +62,7 @@ CREATE FUNCTION pg_temp.log_contains(needle text) RETURNS bigint LANGUAGE sql AS
 $$;
 CREATE FUNCTION pg_temp.bad() RETURNS bigint LANGUAGE sql AS $$ SELECT first_bad_id FROM privacy.audit_verify() $$;
 
-SELECT plan(78);
+SELECT plan(79);
 
 -- 1. 'none' mode, as the application with a verified context: who, what, which columns; no value.
 SET ROLE asuite_app;
@@ -152,6 +155,9 @@ SELECT lives_ok('CREATE TABLE asuite.ddl_despite_failure (id int)', 'DDL goes on
 SELECT throws_ok('INSERT INTO asuite.msgs VALUES (99, NULL, NULL, NULL)', 'XX000', NULL,
                  'but an audited write cannot go unrecorded: it fails');
 ROLLBACK;
+INSERT INTO asuite.odd VALUES (1, 'x', 'y', 'z', 'w');
+SELECT is((SELECT changed_columns::text FROM privacy.audit_queue WHERE table_name = 'asuite.odd'),
+          '{id,"my col","NULL","a,b",prénom}', 'changed columns keep names that need quoting');
 DELETE FROM privacy.rules WHERE name = 'asuite-ticket';
 DELETE FROM privacy.signing_keys WHERE kid = 'asuite-key';
 DELETE FROM privacy.dictionaries WHERE name = 'asuite-dict';
