@@ -30,7 +30,8 @@ struct QueueRecord {
   bool detail_null = true;
 };
 
-// Appends one record to privacy.audit_queue by a direct heap insert: no SPI, no privilege check,
+// Appends one record to privacy.audit_queue: buffered, then written a page at a time by a
+// multi-row heap insert at the end of the statement (audit_queue.cpp); no SPI, no privilege check,
 // so application roles need no grant. May ereport: call it with no C++ objects alive.
 void queue_append(const QueueRecord& r);
 
