@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace pgp::audit {
 
@@ -28,7 +30,8 @@ struct QueueRecord {
   bool detail_null = true;
 };
 
-// Appends one record to privacy.audit_queue by a direct heap insert: no SPI, no privilege check,
+// Appends one record to privacy.audit_queue: buffered, then written a page at a time by a
+// multi-row heap insert at the end of the statement (audit_queue.cpp); no SPI, no privilege check,
 // so application roles need no grant. May ereport: call it with no C++ objects alive.
 void queue_append(const QueueRecord& r);
 
@@ -60,20 +63,40 @@ void require_read_committed(const char* fn);
 void lock_chain();
 void end_chain();
 
-// The hashed fields after the id, in hashing order, then subject_erased (not hashed itself). One
-// projection for the sealer (over the rows it moves) and the verifier (over the log), so both
-// hash the same bytes. Every cast is independent of session settings. `at` (at kAtColumn) is
-// projected as timestamptz and turned into UTC text by core::audit::utc_timestamp(), the text of
-// to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') at a fraction of its cost.
-// `subject` (at kSubjectColumn) is hashed as its pseudonym: subject_field() below.
-inline constexpr const char* kCanonicalColumns =
-    "qid::text, at, xid::text, tenant, subject, role, action, kind, table_name, pk::text, "
-    "changed_columns::text, row_values::text, detail::text, subject_erased";
-inline constexpr int kAtColumn = 1;
-inline constexpr int kSubjectColumn = 4;
-inline constexpr int kCanonicalCount = 13;      // hashed fields after the id
-inline constexpr int kErasedColumn = 13;        // subject_erased, after them
-inline constexpr int kProjectedCount = 14;
+// The columns of a record that its hash covers after the id, as stored (the queue and the log
+// share them), in hashing order. subject_erased (kErasedColumn) is read but not hashed: it says
+// how the subject is hashed. The sealer reads them from the rows it moves, the verifier from the
+// log, and both turn them into the canonical fields with a RecordEncoder, so both hash the same
+// bytes.
+inline constexpr const char* kRecordColumns[] = {"qid",  "at",     "xid",        "tenant", "subject",
+                                                 "subject_erased", "role", "action", "kind", "table_name",
+                                                 "pk",   "changed_columns", "row_values", "detail"};
+inline constexpr Oid kRecordTypes[] = {INT8OID, TIMESTAMPTZOID, XID8OID,  TEXTOID,  TEXTOID,
+                                       BOOLOID, TEXTOID,        TEXTOID,  TEXTOID,  TEXTOID,
+                                       JSONBOID, TEXTARRAYOID,  JSONBOID, JSONBOID};
+inline constexpr int kRecordCount = 14;
+inline constexpr int kCanonicalCount = 14;  // the hashed fields: id, then the columns but subject_erased
+
+// Turns a record's stored columns into its canonical encoding. Every field is the text of its SQL
+// cast (int8, xid8, jsonb and text[] output), independent of session settings; `at` is UTC text
+// from core::audit::utc_timestamp(), the text of to_char(at AT TIME ZONE 'UTC',
+// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'); `subject` is its pseudonym (core::audit::SubjectPseudonym):
+// the keyed HMAC of the raw subject, or the stored value once erased.
+class RecordEncoder {
+ public:
+  // Inside guarded().
+  explicit RecordEncoder(std::string_view hmac_key);
+  // values/nulls: the kRecordCount columns in kRecordColumns order. Allocates (detoasted values,
+  // jsonb and array text) in CurrentMemoryContext: reset it once `out` is used. Inside guarded().
+  void encode(std::int64_t id, const Datum* values, const bool* nulls, std::string& out);
+
+ private:
+  core::audit::SubjectPseudonym pseudonym_;
+  std::vector<core::audit::Field> fields_;
+  std::string at_;
+  char id_[24], qid_[24], xid_[24];
+  FmgrInfo array_out_;
+};
 
 // The bytes of a text or bytea Datum. Detoasts (through pg_call) only when the value is
 // compressed or external: values computed by a query never are, and the verifier reads 14 per
@@ -85,14 +108,6 @@ std::string_view varlena_view(Datum d);
 const unsigned char* hmac_key();
 inline constexpr int kHmacKeyBytes = 32;
 
-// The subject field of the canonical encoding, from the projected subject (text) and
-// subject_erased: the keyed HMAC of the raw subject, or the stored value when it was erased
-// (it already is that HMAC). The sealer and the verifier both go through this. Inside guarded().
-inline core::audit::Field subject_field(core::audit::SubjectPseudonym& p, Datum subject, bool subject_null,
-                                        Datum erased) {
-  return p.field(subject_null ? core::audit::Field() : core::audit::Field(varlena_view(subject)),
-                 DatumGetBool(erased));
-}
 inline std::string_view hmac_key_view(const unsigned char* key) {
   return {reinterpret_cast<const char*>(key), static_cast<std::size_t>(kHmacKeyBytes)};
 }
@@ -114,7 +129,7 @@ core::audit::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std:
                                        const std::optional<core::audit::Hash>& head_hash);
 
 
-// Records read or written per SPI batch by the sealer and the verifier.
+// Records read or written per SPI batch by the sealer.
 inline constexpr long kBatch = 10000;
 
 }  // namespace pgp::audit

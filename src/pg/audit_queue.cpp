@@ -8,7 +8,12 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/heapam.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "commands/sequence.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -34,12 +39,115 @@ bool g_maintenance = false;
 Oid g_queue = InvalidOid;
 Oid g_queue_seq = InvalidOid;
 
+constexpr int kQueueColumns = 14;
+
 unsigned char g_key[kHmacKeyBytes];
 bool g_key_valid = false;
 Oid g_settings_relid = InvalidOid;
 
+// ---- the write buffer ----------------------------------------------------------------------
+// Records are buffered and written to the queue by table_multi_insert(): one WAL record and one
+// buffer lock per page of records instead of per record (bulk statements write a record per
+// row). The buffer is written when full, after every statement (ExecutorFinish, after the AFTER
+// triggers fired; ProcessUtility, for COPY and TRUNCATE), before a statement starts (so that
+// what it reads includes them), and before commit or prepare. It belongs to the subtransaction
+// that filled it: dropped when that aborts (as its rows would be), handed to the parent when it
+// commits. While it holds rows of another subtransaction, a record goes to the heap at once.
+constexpr int kMaxBuffered = 1000;
+constexpr Size kMaxBufferedBytes = 256 * 1024;
+MemoryContext g_buf_cxt = nullptr;
+HeapTuple g_buf[kMaxBuffered];
+int g_nbuf = 0;
+Size g_buf_bytes = 0;
+SubTransactionId g_buf_subxact = InvalidSubTransactionId;
+Oid g_buf_queue = InvalidOid;  // the queue the buffered records are for (g_queue may be reset meanwhile)
+
+void buffer_discard() {
+  g_nbuf = 0;
+  g_buf_bytes = 0;
+  g_buf_subxact = InvalidSubTransactionId;
+  if (g_buf_cxt) MemoryContextReset(g_buf_cxt);
+}
+
+void buffer_flush() {
+  if (g_nbuf == 0 || g_buf_subxact != GetCurrentSubTransactionId()) return;
+  Relation rel = table_open(g_buf_queue, RowExclusiveLock);
+  if (RelationGetDescr(rel)->natts != kQueueColumns)
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit queue has an unexpected shape")));
+  if (g_nbuf == 1) {  // a single-row statement: no slots needed
+    g_nbuf = 0;
+    simple_heap_insert(rel, g_buf[0]);
+    table_close(rel, NoLock);
+    buffer_discard();
+    return;
+  }
+  MemoryContext old = MemoryContextSwitchTo(g_buf_cxt);
+  TupleTableSlot** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * g_nbuf));
+  for (int i = 0; i < g_nbuf; ++i) {
+    slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+    ExecStoreHeapTuple(g_buf[i], slots[i], false);
+  }
+  MemoryContextSwitchTo(old);
+  const int n = g_nbuf;
+  g_nbuf = 0;  // an error below aborts the (sub)transaction, which drops the buffer anyway
+  table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
+  for (int i = 0; i < n; ++i) ExecDropSingleTupleTableSlot(slots[i]);
+  table_close(rel, NoLock);
+  buffer_discard();
+}
+
+void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
+  if (g_buf_subxact == InvalidSubTransactionId) return;
+  if (event == SUBXACT_EVENT_ABORT_SUB && g_buf_subxact >= sub) buffer_discard();
+  if (event == SUBXACT_EVENT_COMMIT_SUB && g_buf_subxact == sub) g_buf_subxact = parent;
+}
+
+ExecutorStart_hook_type g_prev_start = nullptr;
+ExecutorFinish_hook_type g_prev_finish = nullptr;
+ProcessUtility_hook_type g_prev_utility = nullptr;
+
+void on_executor_start(QueryDesc* qd, int eflags) {
+  buffer_flush();
+  if (g_prev_start)
+    g_prev_start(qd, eflags);
+  else
+    standard_ExecutorStart(qd, eflags);
+}
+
+void on_executor_finish(QueryDesc* qd) {
+  if (g_prev_finish)
+    g_prev_finish(qd);
+  else
+    standard_ExecutorFinish(qd);
+  buffer_flush();
+}
+
+void on_utility(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx, ParamListInfo params,
+                QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
+  if (g_prev_utility)
+    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
+  else
+    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
+  buffer_flush();
+}
+
 // Every pass ends with its transaction, committed or not: a switch cannot be left on.
 void on_xact(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_PRE_COMMIT:
+    case XACT_EVENT_PRE_PREPARE:
+      // Every subtransaction has ended: what is left belongs to the transaction.
+      if (g_nbuf > 0) {
+        g_buf_subxact = GetCurrentSubTransactionId();
+        buffer_flush();
+      }
+      return;
+    case XACT_EVENT_PARALLEL_PRE_COMMIT:
+      return;
+    default:
+      break;
+  }
+  buffer_discard();
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_ABORT:
@@ -57,8 +165,6 @@ void on_relcache(Datum, Oid relid) {
   if (relid == InvalidOid || relid == g_settings_relid) g_key_valid = false;
   if (relid == InvalidOid || relid == g_queue || relid == g_queue_seq) g_queue = g_queue_seq = InvalidOid;
 }
-
-constexpr int kQueueColumns = 14;
 
 }  // namespace
 
@@ -130,9 +236,24 @@ void queue_append(const QueueRecord& r) {
   Relation rel = table_open(queue, RowExclusiveLock);
   if (RelationGetDescr(rel)->natts != kQueueColumns)
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit queue has an unexpected shape")));
+  const SubTransactionId sub = GetCurrentSubTransactionId();
+  if (g_nbuf > 0 && (g_buf_subxact != sub || g_buf_queue != queue)) {
+    // The buffer holds another subtransaction's records: this one goes to the heap at once.
+    simple_heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), values, nulls));
+    table_close(rel, NoLock);
+    return;
+  }
+  if (!g_buf_cxt)
+    g_buf_cxt = AllocSetContextCreate(TopMemoryContext, "pg_privacy audit queue buffer", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(g_buf_cxt);
   HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-  simple_heap_insert(rel, tup);
+  MemoryContextSwitchTo(old);
   table_close(rel, NoLock);
+  g_buf[g_nbuf++] = tup;
+  g_buf_subxact = sub;
+  g_buf_queue = queue;
+  g_buf_bytes += tup->t_len;
+  if (g_nbuf == kMaxBuffered || g_buf_bytes >= kMaxBufferedBytes) buffer_flush();
 }
 
 OwnerScope owner_begin() {
@@ -181,6 +302,13 @@ const unsigned char* hmac_key() {
 namespace pgp {
 void audit_init() {
   RegisterXactCallback(audit::on_xact, nullptr);
+  RegisterSubXactCallback(audit::on_subxact, nullptr);
+  audit::g_prev_start = ExecutorStart_hook;
+  ExecutorStart_hook = audit::on_executor_start;
+  audit::g_prev_finish = ExecutorFinish_hook;
+  ExecutorFinish_hook = audit::on_executor_finish;
+  audit::g_prev_utility = ProcessUtility_hook;
+  ProcessUtility_hook = audit::on_utility;
   CacheRegisterRelcacheCallback(audit::on_relcache, 0);
 }
 }  // namespace pgp

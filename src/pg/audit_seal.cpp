@@ -4,6 +4,7 @@
 #include "pg/audit.hpp"
 #include "pg/convert.hpp"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -20,22 +21,30 @@ namespace ca = pgp::core::audit;
 
 namespace {
 
-// The queue's typed columns (copied into the log as they are), then the canonical projection.
-const std::string kMoveQuery =
-    std::string("WITH moved AS (DELETE FROM privacy.audit_queue RETURNING *) "
-                "SELECT qid, at, xid, tenant, subject, subject_erased, role, action, kind, table_name, pk, "
-                "changed_columns, row_values, detail, ") +
-    pgp::audit::kCanonicalColumns + " FROM moved ORDER BY 1";
-constexpr int kTyped = 14;
-constexpr int kParams = 1 + kTyped + 2;  // id, the typed columns, prev_hash, hash
+// The record columns, moved from the queue and copied into the log as they are.
+std::string column_list() {
+  std::string out;
+  for (const char* c : pgp::audit::kRecordColumns) out += std::string(out.empty() ? "" : ", ") + c;
+  return out;
+}
+const std::string kMoveQuery = "WITH moved AS (DELETE FROM privacy.audit_queue RETURNING *) SELECT " + column_list() +
+                               " FROM moved ORDER BY 1";
+constexpr int kTyped = pgp::audit::kRecordCount;
+constexpr int kParams = 1 + kTyped + 2;  // id, the record columns, prev_hash, hash
 
-constexpr const char* kInsert =
-    "INSERT INTO privacy.audit_log (id, qid, at, xid, tenant, subject, subject_erased, role, action, kind, "
-    "table_name, pk, changed_columns, row_values, detail, prev_hash, hash) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-const Oid kInsertTypes[kParams] = {INT8OID, INT8OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, BOOLOID,
-                                   TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTARRAYOID, JSONBOID,
-                                   JSONBOID, BYTEAOID, BYTEAOID};
+std::string insert_query() {
+  std::string q = "INSERT INTO privacy.audit_log (id, " + column_list() + ", prev_hash, hash) VALUES ($1";
+  for (int i = 2; i <= kParams; ++i) q += ", $" + std::to_string(i);
+  return q + ")";
+}
+const std::string kInsert = insert_query();
+const std::array<Oid, kParams> kInsertTypes = [] {
+  std::array<Oid, kParams> t{};
+  t[0] = INT8OID;
+  for (int c = 0; c < kTyped; ++c) t[1 + c] = pgp::audit::kRecordTypes[c];
+  t[kParams - 2] = t[kParams - 1] = BYTEAOID;
+  return t;
+}();
 
 Datum hash_datum(const ca::Hash& h) {
   bytea* b = static_cast<bytea*>(pgp::pg_call([] { return palloc(VARHDRSZ + 32); }));
@@ -60,7 +69,7 @@ std::int64_t seal() {
   using pgp::pg_call;
   pg_call(pgp::audit::lock_chain);
   pgp::audit::ChainStart h = head();
-  SPIPlanPtr insert = pg_call([] { return SPI_prepare(kInsert, kParams, const_cast<Oid*>(kInsertTypes)); });
+  SPIPlanPtr insert = pg_call([] { return SPI_prepare(kInsert.c_str(), kParams, const_cast<Oid*>(kInsertTypes.data())); });
   pgp::audit::set_pass(pgp::audit::Pass::Seal, true);
   // One statement, one snapshot: exactly the committed rows it deletes are sealed; rows that
   // commit meanwhile stay queued for the next call. The result spills to disk past work_mem.
@@ -70,11 +79,10 @@ std::int64_t seal() {
     return AllocSetContextCreate(CurrentMemoryContext, "pg_privacy audit seal batch", ALLOCSET_DEFAULT_SIZES);
   });
   std::int64_t sealed = 0;
-  std::vector<ca::Field> fields(1 + pgp::audit::kCanonicalCount);
   std::string encoded;
-  ca::SubjectPseudonym pseudonym(pgp::audit::hmac_key_view(pg_call([] { return pgp::audit::hmac_key(); })));
-  Datum row[kTyped + pgp::audit::kProjectedCount];
-  bool row_nulls[kTyped + pgp::audit::kProjectedCount];
+  pgp::audit::RecordEncoder encoder(pgp::audit::hmac_key_view(pg_call([] { return pgp::audit::hmac_key(); })));
+  Datum row[kTyped];
+  bool row_nulls[kTyped];
   for (;;) {
     pg_call([&] { SPI_cursor_fetch(portal, true, pgp::audit::kBatch); });
     SPITupleTable* tt = SPI_tuptable;
@@ -83,8 +91,8 @@ std::int64_t seal() {
     MemoryContext old = CurrentMemoryContext;
     for (std::uint64_t i = 0; i < n; ++i) {
       MemoryContextSwitchTo(batch_cxt);  // SPI_execute_plan leaves SPI's own context current
-      // One pass over the tuple: the typed columns go to the INSERT as they are, the canonical
-      // texts into the hash.
+      // One pass over the tuple: the record columns go to the INSERT as they are, and into the
+      // hash through the encoder.
       heap_deform_tuple(tt->vals[i], tt->tupdesc, row, row_nulls);
       Datum values[kParams];
       char nulls[kParams];
@@ -93,17 +101,7 @@ std::int64_t seal() {
         nulls[1 + c] = row_nulls[c] ? 'n' : ' ';
       }
       const std::int64_t id = ++h.id;
-      const std::string id_text = std::to_string(id);
-      fields[0] = id_text;
-      for (int f = 0; f < pgp::audit::kCanonicalCount; ++f)
-        if (f != pgp::audit::kAtColumn && f != pgp::audit::kSubjectColumn)
-          fields[1 + f] = row_nulls[kTyped + f] ? ca::Field() : ca::Field(pgp::audit::varlena_view(row[kTyped + f]));
-      fields[1 + pgp::audit::kSubjectColumn] =
-          pgp::audit::subject_field(pseudonym, row[kTyped + pgp::audit::kSubjectColumn],
-                                    row_nulls[kTyped + pgp::audit::kSubjectColumn], row[kTyped + pgp::audit::kErasedColumn]);
-      const std::string at_text = ca::utc_timestamp(DatumGetTimestampTz(row[kTyped + pgp::audit::kAtColumn]));
-      fields[1 + pgp::audit::kAtColumn] = at_text;
-      ca::canonical_into(fields, encoded);
+      encoder.encode(id, row, row_nulls, encoded);
       const ca::Hash hash = ca::chain_hash(h.hash, encoded);
       values[0] = Int64GetDatum(id);
       nulls[0] = ' ';

@@ -1,16 +1,27 @@
-// privacy.audit_verify(): reads the sealed log in id order through an SPI cursor, batch by
-// batch, and feeds the core Verifier (changed, deleted, inserted or reordered records, and a
-// cut-off or rewritten tail against an exported head).
+// privacy.audit_verify(): reads the sealed log in id order by a direct scan of its primary key
+// (no SPI cursor, no projection: the copy of every row cost more than its hash) and feeds the core
+// Verifier (changed, deleted, inserted or reordered records, and a cut-off or rewritten tail
+// against an exported head).
 #include "pg/audit.hpp"
 #include "pg/convert.hpp"
+#include "pg/owner_spi.hpp"
 
 #include <limits>
 #include <string>
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
-#include "utils/timestamp.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
 }
 
 PGP_FUNCTION(pgp_audit_verify)
@@ -26,6 +37,73 @@ ca::Hash hash_of(Datum d) {
   const std::string_view b = varlena_view(d);
   if (b.size() == h.size()) memcpy(h.data(), b.data(), h.size());
   return h;  // a malformed stored hash stays all-zero and fails the comparison
+}
+
+// The log read in id order through its primary key, with the active snapshot (the one the SPI
+// queries of the verifier use too). Plain C state: opened and advanced inside pg_call().
+struct LogScan {
+  Relation heap = nullptr;
+  Relation index = nullptr;
+  IndexScanDesc scan = nullptr;
+  TupleTableSlot* slot = nullptr;
+  AttrNumber id = 0, prev_hash = 0, hash = 0;
+  AttrNumber record[kRecordCount] = {};
+  std::uint64_t read = 0;
+};
+
+AttrNumber column(TupleDesc desc, const char* name, Oid type) {
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute a = TupleDescAttr(desc, i);
+    if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0 && a->atttypid == type) return a->attnum;
+  }
+  ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit log has an unexpected shape"),
+                  errhint("Update the extension: ALTER EXTENSION pg_privacy UPDATE.")));
+  return 0;
+}
+
+void scan_open(LogScan& s, std::int64_t lo, std::int64_t hi) {
+  s.heap = table_open(privacy_relid("audit_log"), AccessShareLock);
+  const Oid pkey = RelationGetPrimaryKeyIndex(s.heap);
+  if (!OidIsValid(pkey))
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit log has no primary key")));
+  s.index = index_open(pkey, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(s.heap);
+  s.id = column(desc, "id", INT8OID);
+  s.prev_hash = column(desc, "prev_hash", BYTEAOID);
+  s.hash = column(desc, "hash", BYTEAOID);
+  for (int c = 0; c < kRecordCount; ++c) s.record[c] = column(desc, kRecordColumns[c], kRecordTypes[c]);
+  if (s.index->rd_index->indnatts != 1 || s.index->rd_index->indkey.values[0] != s.id)
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit log has an unexpected shape")));
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
+  ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
+  s.slot = table_slot_create(s.heap, nullptr);
+  s.scan = index_beginscan(s.heap, s.index, GetActiveSnapshot(), 2, 0);
+  index_rescan(s.scan, keys, 2, nullptr, 0);
+}
+
+// The next record's columns into values/nulls (in the order id, prev_hash, hash, then
+// kRecordColumns); false at the end.
+bool scan_next(LogScan& s, Datum* values, bool* nulls) {
+  if ((++s.read & 1023) == 0) CHECK_FOR_INTERRUPTS();
+  if (!index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) return false;
+  slot_getallattrs(s.slot);
+  auto take = [&](int i, AttrNumber a) {
+    values[i] = s.slot->tts_values[a - 1];
+    nulls[i] = s.slot->tts_isnull[a - 1];
+  };
+  take(0, s.id);
+  take(1, s.prev_hash);
+  take(2, s.hash);
+  for (int c = 0; c < kRecordCount; ++c) take(3 + c, s.record[c]);
+  return true;
+}
+
+void scan_close(LogScan& s) {
+  index_endscan(s.scan);
+  ExecDropSingleTupleTableSlot(s.slot);
+  index_close(s.index, AccessShareLock);
+  table_close(s.heap, AccessShareLock);
 }
 
 }  // namespace
@@ -67,48 +145,41 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
   }
   ca::Verifier verifier(prev, first);
   if (head_id && head_hash) verifier.expect_head(*head_id, *head_hash);
+  RecordEncoder encoder(hmac_key_view(pg_call([] { return hmac_key(); })));
 
   // Without a from_id every row is read, even those below the start: a record forged there is
   // reported as out of order.
-  const std::string query = std::string("SELECT id, prev_hash, hash, id::text, ") + kCanonicalColumns +
-                            " FROM privacy.audit_log WHERE id >= $1 AND id <= $2 ORDER BY 1";
-  Oid types[2] = {INT8OID, INT8OID};
-  Datum args[2] = {Int64GetDatum(from_id ? first : std::numeric_limits<std::int64_t>::min()),
-                   Int64GetDatum(to_id ? *to_id : std::numeric_limits<std::int64_t>::max())};
-  Portal portal = pg_call([&] {
-    return SPI_cursor_open_with_args(nullptr, query.c_str(), 2, types, args, nullptr, true, 0);
+  const std::int64_t lo = from_id ? first : std::numeric_limits<std::int64_t>::min();
+  const std::int64_t hi = to_id ? *to_id : std::numeric_limits<std::int64_t>::max();
+  LogScan scan;
+  MemoryContext record_cxt = pg_call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_privacy audit verify record", ALLOCSET_DEFAULT_SIZES);
   });
-  ca::SubjectPseudonym pseudonym(hmac_key_view(pg_call([] { return hmac_key(); })));
+  pg_call([&] { scan_open(scan, lo, hi); });
   ca::StoredRecord rec;
-  rec.fields.resize(1 + kCanonicalCount);
-  constexpr int kColumns = 4 + kProjectedCount;
+  constexpr int kColumns = 3 + kRecordCount;
   Datum values[kColumns];
   bool nulls[kColumns];
-  std::string at_text;
-  bool going = true;
-  while (going) {
-    pg_call([&] { SPI_cursor_fetch(portal, true, kBatch); });
-    SPITupleTable* tt = SPI_tuptable;
-    const std::uint64_t n = SPI_processed;
-    if (n == 0) break;
-    for (std::uint64_t i = 0; i < n && going; ++i) {
-      // One pass over the tuple: attribute-by-attribute access would rescan it per column.
-      heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
-      rec.id = DatumGetInt64(values[0]);
-      rec.prev_hash = hash_of(values[1]);
-      rec.hash = hash_of(values[2]);
-      for (int f = 0; f <= kCanonicalCount; ++f)
-        if (f != 1 + kAtColumn && f != 1 + kSubjectColumn)
-          rec.fields[f] = nulls[3 + f] ? ca::Field() : ca::Field(varlena_view(values[3 + f]));
-      rec.fields[1 + kSubjectColumn] = subject_field(pseudonym, values[4 + kSubjectColumn], nulls[4 + kSubjectColumn],
-                                                     values[4 + kErasedColumn]);
-      at_text = ca::utc_timestamp(DatumGetTimestampTz(values[4 + kAtColumn]));
-      rec.fields[1 + kAtColumn] = at_text;
-      going = verifier.feed(rec);
-    }
-    pg_call([&] { SPI_freetuptable(tt); });
+  std::string encoded;
+  const MemoryContext outer = CurrentMemoryContext;
+  // The scan allocates its own state as it goes (in the outer context); what one record's
+  // conversions allocate goes into record_cxt, reset after each record.
+  for (;;) {
+    if (!pg_call([&] { return scan_next(scan, values, nulls); })) break;
+    rec.id = DatumGetInt64(values[0]);
+    MemoryContextSwitchTo(record_cxt);
+    rec.prev_hash = nulls[1] ? ca::Hash{} : hash_of(values[1]);
+    rec.hash = nulls[2] ? ca::Hash{} : hash_of(values[2]);
+    encoder.encode(rec.id, values + 3, nulls + 3, encoded);
+    MemoryContextSwitchTo(outer);
+    const bool ok = verifier.feed_encoded(rec, encoded);
+    pg_call([&] { MemoryContextReset(record_cxt); });
+    if (!ok) break;
   }
-  pg_call([&] { SPI_cursor_close(portal); });
+  pg_call([&] {
+    scan_close(scan);
+    MemoryContextDelete(record_cxt);
+  });
   return verifier.finish(head_id, head_hash);
 }
 

@@ -16,6 +16,9 @@ CREATE ROLE asuite_app IN ROLE privacy_middleware;
 GRANT USAGE ON SCHEMA asuite TO asuite_app;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON asuite.msgs TO asuite_app;
 SELECT privacy.audit('asuite.msgs');
+-- Column names that text[] output quotes: the canonical text of changed_columns must follow it.
+CREATE TABLE asuite.odd (id int PRIMARY KEY, "my col" text, "NULL" text, "a,b" text, "prénom" text);
+SELECT privacy.audit('asuite.odd');
 SELECT privacy.audit_seal();
 SELECT privacy.audit_purge('0 seconds');
 SELECT privacy.audit_seal();
@@ -59,7 +62,7 @@ CREATE FUNCTION pg_temp.log_contains(needle text) RETURNS bigint LANGUAGE sql AS
 $$;
 CREATE FUNCTION pg_temp.bad() RETURNS bigint LANGUAGE sql AS $$ SELECT first_bad_id FROM privacy.audit_verify() $$;
 
-SELECT plan(78);
+SELECT plan(88);
 
 -- 1. 'none' mode, as the application with a verified context: who, what, which columns; no value.
 SET ROLE asuite_app;
@@ -152,6 +155,9 @@ SELECT lives_ok('CREATE TABLE asuite.ddl_despite_failure (id int)', 'DDL goes on
 SELECT throws_ok('INSERT INTO asuite.msgs VALUES (99, NULL, NULL, NULL)', 'XX000', NULL,
                  'but an audited write cannot go unrecorded: it fails');
 ROLLBACK;
+INSERT INTO asuite.odd VALUES (1, 'x', 'y', 'z', 'w');
+SELECT is((SELECT changed_columns::text FROM privacy.audit_queue WHERE table_name = 'asuite.odd'),
+          '{id,"my col","NULL","a,b",prénom}', 'changed columns keep names that need quoting');
 DELETE FROM privacy.rules WHERE name = 'asuite-ticket';
 DELETE FROM privacy.signing_keys WHERE kid = 'asuite-key';
 DELETE FROM privacy.dictionaries WHERE name = 'asuite-dict';
@@ -343,6 +349,81 @@ SET ROLE asuite_app;
 SELECT throws_ok($$SELECT privacy._audit_erase_subject('acme', 'u-17')$$, '42501', NULL,
                  'an application role cannot erase subjects from the audit log');
 RESET ROLE;
+
+-- 11. The queue writer buffers records and writes them a page at a time: a statement's records
+-- are in the queue when it ends, a rolled-back savepoint or exception block drops its own
+-- records and no other, and a subtransaction inside a statement keeps what it must.
+CREATE TABLE asuite.buf (id int PRIMARY KEY);
+CREATE TABLE asuite.buf2 (id int PRIMARY KEY);
+SELECT privacy.audit('asuite.buf');
+SELECT privacy.audit('asuite.buf2');
+CREATE FUNCTION pg_temp.queued(tbl text, ids int[] DEFAULT NULL) RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM privacy.audit_queue WHERE kind = 'dml' AND table_name = tbl AND (ids IS NULL OR (pk->>'id')::int = ANY (ids))
+$$;
+BEGIN;
+INSERT INTO asuite.buf SELECT g FROM generate_series(1, 2500) g;
+SELECT is(pg_temp.queued('asuite.buf'), 2500::bigint, 'a 2,500-row insert has all its records queued when it ends');
+COPY asuite.buf FROM STDIN;
+3001
+3002
+3003
+\.
+SELECT is(pg_temp.queued('asuite.buf', ARRAY[3001, 3002, 3003]), 3::bigint, 'so has a COPY');
+SAVEPOINT s;
+INSERT INTO asuite.buf VALUES (4001), (4002);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO asuite.buf VALUES (4003);
+DO $$
+BEGIN
+  INSERT INTO asuite.buf VALUES (4004);
+  BEGIN
+    INSERT INTO asuite.buf VALUES (4005);
+    RAISE EXCEPTION 'undo 4005';
+  EXCEPTION WHEN raise_exception THEN NULL;
+  END;
+END $$;
+COMMIT;
+SELECT is(pg_temp.queued('asuite.buf', ARRAY[4001, 4002, 4005]), 0::bigint,
+          'a rolled-back savepoint or exception block leaves no record');
+SELECT is(pg_temp.queued('asuite.buf', ARRAY[4003, 4004]), 2::bigint, 'the records around it stay');
+-- Another AFTER trigger (fired after privacy_audit, by name) writes an audited row inside an
+-- exception block while the statement's own records are still buffered.
+CREATE FUNCTION asuite.side() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    INSERT INTO asuite.buf VALUES (5000 + NEW.id);
+    IF NEW.id % 2 = 1 THEN RAISE EXCEPTION 'undo'; END IF;
+  EXCEPTION WHEN raise_exception THEN NULL;
+  END;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER zz_side AFTER INSERT ON asuite.buf2 FOR EACH ROW EXECUTE FUNCTION asuite.side();
+INSERT INTO asuite.buf2 SELECT g FROM generate_series(1, 6) g;
+SELECT is(pg_temp.queued('asuite.buf2'), 6::bigint, 'a statement keeps its records across another trigger''s subtransactions');
+SELECT is(pg_temp.queued('asuite.buf', ARRAY[5001, 5002, 5003, 5004, 5005, 5006]), 3::bigint,
+          'and those subtransactions keep only the records of theirs that committed');
+
+-- A statement that fails after some of its records were buffered leaves none of them, caught
+-- in an exception block or not.
+CREATE TABLE asuite.buf3 (id int PRIMARY KEY);
+SELECT privacy.audit('asuite.buf3');
+CREATE FUNCTION asuite.fail3() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id % 10 = 3 THEN RAISE EXCEPTION 'row 3 fails'; END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER zz_fail AFTER INSERT ON asuite.buf3 FOR EACH ROW EXECUTE FUNCTION asuite.fail3();
+SELECT throws_ok('INSERT INTO asuite.buf3 VALUES (1), (2), (3)', 'P0001', NULL, 'a statement fails in its AFTER triggers');
+INSERT INTO asuite.buf3 VALUES (4);
+DO $$
+BEGIN
+  INSERT INTO asuite.buf3 VALUES (11), (12), (13);
+EXCEPTION WHEN raise_exception THEN NULL;
+END $$;
+INSERT INTO asuite.buf3 VALUES (14);
+SELECT is(pg_temp.queued('asuite.buf3', ARRAY[1, 2, 3, 11, 12, 13]), 0::bigint,
+          'the failed statements'' buffered records are gone');
+SELECT is(pg_temp.queued('asuite.buf3', ARRAY[4, 14]), 2::bigint, 'the next statements'' records are there');
 
 SELECT * FROM finish();
 

@@ -40,6 +40,19 @@ TEST(AuditChain, canonical_distinguishes_null_empty_and_boundaries) {
   EXPECT_EQ(canonical({std::string_view("x")}), canonical({std::string_view("x")}));
 }
 
+TEST(AuditChain, canonical_is_exactly_the_documented_bytes) {
+  // Tag and NUL, then 0xFF for NULL, or 0x00, the length as 8 bytes big-endian, the bytes.
+  const std::string tag("pgp-audit-v2\0", 13);
+  EXPECT_EQ(canonical({std::nullopt}), tag + "\xff");
+  EXPECT_EQ(canonical({std::string_view("ab"), std::nullopt, std::string_view("")}),
+            tag + std::string("\0\0\0\0\0\0\0\0\x02" "ab" "\xff" "\0\0\0\0\0\0\0\0\0", 1 + 8 + 2 + 1 + 1 + 8));
+}
+
+TEST(AuditChain, utc_timestamp_pads_every_part) {
+  EXPECT_EQ(utc_timestamp(-63'082'281'600'000'000LL + 86'400'000'000LL * 31 + 3'723'000'007LL),
+            "0001-02-01T01:02:03.000007Z");
+}
+
 TEST(AuditChain, canonical_into_reuses_the_buffer_and_matches_canonical) {
   std::string buf = "left over from an earlier, longer record";
   const std::vector<Field> f = {std::string_view("a"), std::nullopt};

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <cstring>
 
 
 namespace pgp::core::audit {
@@ -12,25 +13,30 @@ namespace pgp::core::audit {
 namespace {
 constexpr char kVersion[] = "pgp-audit-v2";
 
-void put_be64(std::string& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+char* put_be64(char* out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) *out++ = static_cast<char>((v >> shift) & 0xFF);
+  return out;
 }
 }  // namespace
 
 void canonical_into(const std::vector<Field>& fields, std::string& out) {
   std::size_t size = sizeof kVersion;
-  for (const Field& f : fields) size += 9 + (f ? f->size() : 0);
-  out.clear();
-  out.reserve(size);
-  out.append(kVersion, sizeof kVersion);  // includes the NUL: the tag cannot run into a field
+  for (const Field& f : fields) size += f ? 9 + f->size() : 1;
+  // Written through a pointer into the sized string: appending byte by byte cost more than the
+  // hash in the verifier.
+  out.resize(size);
+  char* p = out.data();
+  memcpy(p, kVersion, sizeof kVersion);  // includes the NUL: the tag cannot run into a field
+  p += sizeof kVersion;
   for (const Field& f : fields) {
     if (!f) {
-      out.push_back(static_cast<char>(0xFF));
+      *p++ = static_cast<char>(0xFF);
       continue;
     }
-    out.push_back('\0');
-    put_be64(out, f->size());
-    out.append(f->data(), f->size());
+    *p++ = '\0';
+    p = put_be64(p, f->size());
+    memcpy(p, f->data(), f->size());
+    p += f->size();
   }
 }
 
@@ -85,12 +91,34 @@ std::string utc_timestamp(std::int64_t micros_since_2000) {
   const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t year = yoe + era * 400 + (month <= 2);
   const std::int64_t secs = rest / 1000000, micros = rest % 1000000;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(year),
-                static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                static_cast<long long>(micros));
-  return buf;
+  if (year < 0 || year > 9999) {  // outside the documented range: the general (slower) form
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(year),
+                  static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(secs / 3600),
+                  static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                  static_cast<long long>(micros));
+    return buf;
+  }
+  // Fixed-width digits by hand: snprintf was the largest single cost of the verifier.
+  char buf[27];
+  auto digits = [&](int at, std::int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  digits(0, year, 4);
+  buf[4] = '-';
+  digits(5, month, 2);
+  buf[7] = '-';
+  digits(8, day, 2);
+  buf[10] = 'T';
+  digits(11, secs / 3600, 2);
+  buf[13] = ':';
+  digits(14, secs / 60 % 60, 2);
+  buf[16] = ':';
+  digits(17, secs % 60, 2);
+  buf[19] = '.';
+  digits(20, micros, 6);
+  buf[26] = 'Z';
+  return std::string(buf, sizeof buf);
 }
 
 std::string to_hex(const Hash& h) {
@@ -129,6 +157,12 @@ void Verifier::fail(std::int64_t id, std::string reason) {
 
 bool Verifier::feed(const StoredRecord& r) {
   if (!result_.ok) return false;
+  canonical_into(r.fields, scratch_);
+  return feed_encoded(r, scratch_);
+}
+
+bool Verifier::feed_encoded(const StoredRecord& r, std::string_view canonical_record) {
+  if (!result_.ok) return false;
   if (r.id != next_id_) {
     // A gap is a deleted record; a smaller id, a duplicate or reordered one.
     fail(r.id, r.id > next_id_ ? "record " + std::to_string(next_id_) + " is missing (deleted)"
@@ -139,8 +173,7 @@ bool Verifier::feed(const StoredRecord& r) {
     fail(r.id, "previous-hash link broken (a record before it was changed, inserted or reordered)");
     return false;
   }
-  canonical_into(r.fields, scratch_);
-  if (chain_hash(prev_, scratch_) != r.hash) {
+  if (chain_hash(prev_, canonical_record) != r.hash) {
     fail(r.id, "record content does not match its hash (changed)");
     return false;
   }

@@ -65,6 +65,8 @@ class Verifier {
 
   // Returns false once a record fails; the result then names it and the reason.
   bool feed(const StoredRecord& r);
+  // The same for a record whose canonical encoding the caller made (r.fields is not read).
+  bool feed_encoded(const StoredRecord& r, std::string_view canonical_record);
 
   // After the last record: when an exported head (id, hash) is given, the chain must reach it
   // exactly (a cut-off tail or a rewritten chain is detected).
