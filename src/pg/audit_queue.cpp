@@ -69,6 +69,34 @@ void buffer_discard() {
   if (g_buf_cxt) MemoryContextReset(g_buf_cxt);
 }
 
+// The slots table_multi_insert() takes, made once per backend over a copy of the queue's
+// descriptor that is not reference-counted: slots over the relation's own descriptor each
+// register it with the resource owner, whose list of 1,000 entries is searched linearly on
+// release (a fifth of the bulk-insert time).
+TupleTableSlot* g_slots[kMaxBuffered];
+int g_nslots = 0;
+TupleDesc g_slot_desc = nullptr;
+Oid g_slot_queue = InvalidOid;
+
+TupleTableSlot** flush_slots(Relation rel, int n) {
+  if (g_slot_queue != RelationGetRelid(rel)) {
+    for (int i = 0; i < g_nslots; ++i) ExecDropSingleTupleTableSlot(g_slots[i]);
+    g_nslots = 0;
+    if (g_slot_desc) FreeTupleDesc(g_slot_desc);
+    g_slot_desc = nullptr;
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    g_slot_desc = CreateTupleDescCopy(RelationGetDescr(rel));
+    MemoryContextSwitchTo(old);
+    g_slot_queue = RelationGetRelid(rel);
+  }
+  if (g_nslots < n) {
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    for (; g_nslots < n; ++g_nslots) g_slots[g_nslots] = MakeSingleTupleTableSlot(g_slot_desc, &TTSOpsHeapTuple);
+    MemoryContextSwitchTo(old);
+  }
+  return g_slots;
+}
+
 void buffer_flush() {
   if (g_nbuf == 0 || g_buf_subxact != GetCurrentSubTransactionId()) return;
   Relation rel = table_open(g_buf_queue, RowExclusiveLock);
@@ -81,17 +109,12 @@ void buffer_flush() {
     buffer_discard();
     return;
   }
-  MemoryContext old = MemoryContextSwitchTo(g_buf_cxt);
-  TupleTableSlot** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * g_nbuf));
-  for (int i = 0; i < g_nbuf; ++i) {
-    slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-    ExecStoreHeapTuple(g_buf[i], slots[i], false);
-  }
-  MemoryContextSwitchTo(old);
+  TupleTableSlot** slots = flush_slots(rel, g_nbuf);
+  for (int i = 0; i < g_nbuf; ++i) ExecStoreHeapTuple(g_buf[i], slots[i], false);
   const int n = g_nbuf;
   g_nbuf = 0;  // an error below aborts the (sub)transaction, which drops the buffer anyway
   table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
-  for (int i = 0; i < n; ++i) ExecDropSingleTupleTableSlot(slots[i]);
+  for (int i = 0; i < n; ++i) ExecClearTuple(slots[i]);
   table_close(rel, NoLock);
   buffer_discard();
 }
