@@ -8,6 +8,7 @@
 #include "core/crypto/keyring.hpp"
 #include "core/crypto/tenant_secret.hpp"
 #include "core/crypto/wrap.hpp"
+#include "pg/convert.hpp"
 #include "pg/guard.hpp"
 #include "pg/keyring.hpp"
 #include "pg/owner_spi.hpp"
@@ -136,7 +137,7 @@ RawRows select_rows(std::string_view tenant, bool fresh) {
   const char* q =
       "SELECT kind, version, encode(wrapped, 'hex'), secret_id, master_key_id "
       "FROM privacy.tenant_keys WHERE tenant_id = $1 AND kind IN (1, 3)";
-  text* t = pg_call([&] { return cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())); });
+  text* t = make_text(tenant);
   Oid types[1] = {TEXTOID};
   Datum values[1] = {PointerGetDatum(t)};
   RawRows rows;
@@ -194,8 +195,8 @@ void create_keys(std::string_view tenant) {
   Oid types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
   Datum values[5];
   const char nulls[6] = {' ', ' ', ' ', ' ', secret ? ' ' : 'n', '\0'};
+  values[0] = PointerGetDatum(make_text(tenant));
   pg_call([&] {
-    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
     values[1] = CStringGetTextDatum(w1.c_str());
     values[2] = CStringGetTextDatum(w3.c_str());
     values[3] = CStringGetTextDatum(mid.c_str());
@@ -286,10 +287,8 @@ RawRows select_subject_rows(std::string_view tenant, std::string_view value, boo
         "FROM privacy.tenant_keys WHERE tenant_id = $1 AND kind = 2 AND subject_digest = $2";
   Oid types[2] = {TEXTOID, TEXTOID};
   Datum values[2];
-  pg_call([&] {
-    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
-    values[1] = PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
-  });
+  values[0] = PointerGetDatum(make_text(tenant));
+  values[1] = PointerGetDatum(make_text(value));
   RawRows rows;
   pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, &rows); });
   g_keys_relid = pg_call([] { return privacy_relid("tenant_keys"); });
@@ -346,8 +345,8 @@ bool insert_subject_row(std::string_view tenant, const std::string& digest, bool
   Oid types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
   Datum values[6];
   const char nulls[7] = {' ', ' ', ' ', shredded ? 'n' : ' ', shredded ? 'n' : ' ', secret ? ' ' : 'n', '\0'};
+  values[0] = PointerGetDatum(make_text(tenant));
   pg_call([&] {
-    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
     values[1] = CStringGetTextDatum(ref.c_str());
     values[2] = CStringGetTextDatum(digest.c_str());
     values[3] = CStringGetTextDatum(wrapped.c_str());
@@ -411,8 +410,8 @@ std::uint64_t shred_subject_key(std::string_view tenant, std::string_view subjec
       "WHERE tenant_id = $1 AND kind = 2 AND subject_digest = $2 AND wrapped IS NOT NULL RETURNING secret_id";
   Oid types[2] = {TEXTOID, TEXTOID};
   Datum values[2];
+  values[0] = PointerGetDatum(make_text(tenant));
   pg_call([&] {
-    values[0] = PointerGetDatum(cstring_to_text_with_len(tenant.data(), static_cast<int>(tenant.size())));
     values[1] = CStringGetTextDatum(digest.c_str());
   });
   RawRows rows;

@@ -33,15 +33,6 @@ END $$;
 REVOKE ALL ON FUNCTION privacy._subject_tables_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER privacy_subject_tables_drop ON sql_drop EXECUTE FUNCTION privacy._subject_tables_drop();
 
--- Type of a column and whether it is NOT NULL; NULLs when there is no such column.
-CREATE FUNCTION privacy._subject_column(tbl regclass, col name, OUT typ regtype, OUT notnull boolean)
-  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  SELECT a.atttypid::regtype, a.attnotnull INTO typ, notnull FROM pg_attribute a
-   WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-END $$;
-REVOKE ALL ON FUNCTION privacy._subject_column(regclass, name) FROM PUBLIC;
-
 CREATE FUNCTION privacy.register_subject_table(tbl regclass, subject_column name,
     erasure text DEFAULT 'delete', tenant_column name DEFAULT 'tenant_id',
     anonymize jsonb DEFAULT NULL, legal_reason text DEFAULT NULL) RETURNS void
@@ -65,15 +56,8 @@ BEGIN
     RAISE EXCEPTION 'unknown erasure "%"', erasure
       USING ERRCODE = 'PV801', HINT = 'Erasure is delete, anonymize or keep.';
   END IF;
-  SELECT * INTO typ, nn FROM privacy._subject_column(tbl, subject_column);
-  IF typ IS NULL THEN
-    RAISE EXCEPTION 'column "%" of relation % does not exist', subject_column, tbl
-      USING ERRCODE = '42703', HINT = 'Name the column that holds the subject id.';
-  END IF;
-  IF (privacy._subject_column(tbl, tenant_column)).typ IS NULL THEN
-    RAISE EXCEPTION 'column "%" of relation % does not exist', tenant_column, tbl
-      USING ERRCODE = '42703', HINT = 'Name the column that holds the tenant id (tenant_column =>).';
-  END IF;
+  PERFORM privacy._require_column(tbl, subject_column, 'subject');
+  PERFORM privacy._require_column(tbl, tenant_column, 'tenant');
   IF subject_column = tenant_column THEN
     RAISE EXCEPTION 'the subject column and the tenant column are the same column'
       USING ERRCODE = 'PV801';
@@ -98,11 +82,8 @@ BEGIN
       plan := plan || jsonb_build_object(subject_column, 'pseudonym');
     END IF;
     FOR k, how IN SELECT key, value #>> '{}' FROM jsonb_each(plan) LOOP
-      SELECT * INTO typ, nn FROM privacy._subject_column(tbl, k::name);
-      IF typ IS NULL THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', k, tbl
-          USING ERRCODE = '42703', HINT = 'anonymize names columns of the table.';
-      END IF;
+      typ := privacy._require_column(tbl, k::name, 'anonymized');
+      nn := (SELECT attnotnull FROM pg_attribute WHERE attrelid = tbl AND attname = k);
       IF k = tenant_column THEN
         RAISE EXCEPTION 'the tenant column cannot be anonymized'
           USING ERRCODE = 'PV801', HINT = 'The rows stay in their tenant; anonymize the columns about the person.';
@@ -178,7 +159,7 @@ REVOKE ALL ON FUNCTION privacy._subject_base_type(regclass, name) FROM PUBLIC;
 -- subject's rows ($1 subject, $2 tenant, compared in each column's base type so that indexes
 -- serve), or NULL when the subject id or the tenant id is not a value of that type that reads
 -- back as itself ('042' in an integer column, 'C0001234' in char(4)): no row of that table is
--- the subject's then. hold_clause excludes rows held by the table's retention hold column.
+-- the subject's then. hold_clause selects the rows held by the table's retention hold column.
 CREATE FUNCTION privacy._subject_plan(subj text, ten text)
   RETURNS TABLE (table_name regclass, erasure text, anonymize jsonb, legal_reason text, subject_column name,
                  where_clause text, hold_clause text, bytea_columns name[])
@@ -246,6 +227,14 @@ CREATE FUNCTION privacy._as_table_owner(tbl regclass, query text, dml boolean, s
   RETURNS SETOF text
   AS 'MODULE_PATHNAME', 'pgp_as_table_owner' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy._as_table_owner(regclass, text, boolean, text, text, text) FROM PUBLIC;
+
+-- The one number a statement run by _as_table_owner() gives: rows processed, or a count(*).
+CREATE FUNCTION privacy._as_table_owner_count(tbl regclass, query text, dml boolean, subj text, ten text, pseud text)
+  RETURNS bigint
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT x::bigint FROM privacy._as_table_owner(tbl, query, dml, subj, ten, pseud) x
+$$;
+REVOKE ALL ON FUNCTION privacy._as_table_owner_count(regclass, text, boolean, text, text, text) FROM PUBLIC;
 
 -- The export document, one chunk per row: JSON ({"format", "subject", "tenant", "exported_at",
 -- "tables": [{"table", "erasure", "rows": [...]}], "audit": [...]}, chunks joined by newlines)
@@ -401,26 +390,26 @@ BEGIN
     n := 0;
     held := NULL;
     IF p.where_clause IS NOT NULL THEN
-      wh := p.where_clause || CASE WHEN p.hold_clause IS NULL THEN '' ELSE ' AND NOT coalesce(' || p.hold_clause || ', false)' END;
+      wh := p.where_clause || CASE WHEN p.hold_clause IS NULL THEN '' ELSE ' AND NOT ' || p.hold_clause END;
       BEGIN
         IF p.erasure = 'delete' THEN
-          n := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
-                  format('DELETE FROM %s WHERE %s', p.table_name, wh), true, subj, ten, pseud) x);
+          n := privacy._as_table_owner_count(p.table_name,
+                  format('DELETE FROM %s WHERE %s', p.table_name, wh), true, subj, ten, pseud);
         ELSIF p.erasure = 'anonymize' THEN
           SELECT string_agg(format('%I = %s', e.key,
                    CASE e.value #>> '{}' WHEN 'null' THEN 'NULL' WHEN 'redact' THEN format('privacy.redact(%I)', e.key)
                         ELSE '$3' END), ', ')
             INTO sets FROM jsonb_each(p.anonymize) e;
-          n := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
-                  format('UPDATE %s SET %s WHERE %s', p.table_name, sets, wh), true, subj, ten, pseud) x);
+          n := privacy._as_table_owner_count(p.table_name,
+                  format('UPDATE %s SET %s WHERE %s', p.table_name, sets, wh), true, subj, ten, pseud);
         ELSE
-          n := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
-                  format('SELECT count(*)::text FROM %s WHERE %s', p.table_name, p.where_clause), false, subj, ten, pseud) x);
+          n := privacy._as_table_owner_count(p.table_name,
+                  format('SELECT count(*)::text FROM %s WHERE %s', p.table_name, p.where_clause), false, subj, ten, pseud);
         END IF;
         IF p.hold_clause IS NOT NULL AND p.erasure <> 'keep' THEN
-          held := (SELECT x::bigint FROM privacy._as_table_owner(p.table_name,
+          held := privacy._as_table_owner_count(p.table_name,
                      format('SELECT count(*)::text FROM %s WHERE %s AND %s', p.table_name, p.where_clause, p.hold_clause),
-                     false, subj, ten, pseud) x);
+                     false, subj, ten, pseud);
         END IF;
       EXCEPTION WHEN integrity_constraint_violation THEN
         -- The constraint's own message names the key values (the subject id): re-raised
