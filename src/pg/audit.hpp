@@ -93,7 +93,9 @@ class RecordEncoder {
  private:
   core::audit::SubjectPseudonym pseudonym_;
   std::vector<core::audit::Field> fields_;
-  std::string at_;
+  std::string at_;  // the text of at_value_, when at_valid_
+  TimestampTz at_value_ = 0;
+  bool at_valid_ = false;
   char id_[24], qid_[24], xid_[24];
   FmgrInfo array_out_;
 };

@@ -114,7 +114,12 @@ void RecordEncoder::encode(std::int64_t id, const Datum* v, const bool* nulls, s
   });
   auto field = [&](int c) { return nulls[c] ? ca::Field() : ca::Field(std::string_view(t[c].p, t[c].n)); };
   const Text id_text = number_text(id_, sizeof id_, id);
-  if (!nulls[kAt]) at_ = ca::utc_timestamp(DatumGetTimestampTz(v[kAt]));
+  // Records of one statement share its start time: its text is made once.
+  if (!nulls[kAt] && (!at_valid_ || DatumGetTimestampTz(v[kAt]) != at_value_)) {
+    at_value_ = DatumGetTimestampTz(v[kAt]);
+    at_ = ca::utc_timestamp(at_value_);
+    at_valid_ = true;
+  }
   int f = 0;
   fields_[f++] = std::string_view(id_text.p, id_text.n);
   fields_[f++] = field(kQid);

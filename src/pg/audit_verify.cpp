@@ -1,12 +1,19 @@
-// privacy.audit_verify(): reads the sealed log in id order by a direct scan of its primary key
-// (no SPI cursor, no projection: the copy of every row cost more than its hash) and feeds the core
-// Verifier (changed, deleted, inserted or reordered records, and a cut-off or rewritten tail
-// against an exported head).
+// privacy.audit_verify(): reads the sealed log in id order, directly (no SPI cursor, no projection:
+// the copy of every row cost more than its hash), and feeds the core Verifier (changed, deleted,
+// inserted or reordered records, and a cut-off or rewritten tail against an exported head).
+//
+// Whole-log verification reads the heap in physical order first: the sealer appends records in id
+// order, so the heap usually is in id order, and a sequential scan costs one buffer pin per page
+// where the primary-key scan costs an index probe and a pin per record. The heap's order is only
+// trusted while every id read is greater than the one before; the first that is not, or any
+// failure at all, sends the verifier back to the start through the primary key, whose result is
+// the one returned. So both paths check the same records in the same order.
 #include "pg/audit.hpp"
 #include "pg/convert.hpp"
 #include "pg/owner_spi.hpp"
 
 #include <limits>
+#include <map>
 #include <string>
 
 extern "C" {
@@ -32,6 +39,9 @@ namespace pgp::audit {
 
 namespace {
 
+// Records the heap may hold ahead of their turn before verification gives its order up.
+constexpr std::size_t kMaxEarly = 65536;
+
 ca::Hash hash_of(Datum d) {
   ca::Hash h{};
   const std::string_view b = varlena_view(d);
@@ -39,12 +49,17 @@ ca::Hash hash_of(Datum d) {
   return h;  // a malformed stored hash stays all-zero and fails the comparison
 }
 
-// The log read in id order through its primary key, with the active snapshot (the one the SPI
-// queries of the verifier use too). Plain C state: opened and advanced inside pg_call().
+// The log read with the active snapshot (the one the SPI queries of the verifier use too): in id
+// order through its primary key, or in physical order while that is id order. Plain C state:
+// opened and advanced inside pg_call().
 struct LogScan {
+  bool physical = false;
+  bool out_of_order = false;  // physical: a record the heap's order cannot place
+  std::int64_t lo = 0, hi = 0;
   Relation heap = nullptr;
   Relation index = nullptr;
   IndexScanDesc scan = nullptr;
+  TableScanDesc heap_scan = nullptr;
   TupleTableSlot* slot = nullptr;
   AttrNumber id = 0, prev_hash = 0, hash = 0;
   AttrNumber record[kRecordCount] = {};
@@ -78,6 +93,14 @@ void scan_open(LogScan& s, std::int64_t lo, std::int64_t hi) {
   ScanKeyInit(&keys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
   ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
   s.slot = table_slot_create(s.heap, nullptr);
+  s.lo = lo;
+  s.hi = hi;
+  if (s.physical) {
+    // A ring of buffers (the log is larger than shared_buffers), and no synchronized scan: one
+    // that joined another scan midway would start in the middle of the chain.
+    s.heap_scan = table_beginscan_strat(s.heap, GetActiveSnapshot(), 0, nullptr, true, false);
+    return;
+  }
   s.scan = index_beginscan(s.heap, s.index, GetActiveSnapshot(), 2, 0);
   index_rescan(s.scan, keys, 2, nullptr, 0);
 }
@@ -86,8 +109,21 @@ void scan_open(LogScan& s, std::int64_t lo, std::int64_t hi) {
 // kRecordColumns); false at the end.
 bool scan_next(LogScan& s, Datum* values, bool* nulls) {
   if ((++s.read & 1023) == 0) CHECK_FOR_INTERRUPTS();
-  if (!index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) return false;
-  slot_getallattrs(s.slot);
+  if (s.physical) {
+    for (;;) {
+      if (!table_scan_getnextslot(s.heap_scan, ForwardScanDirection, s.slot)) return false;
+      slot_getallattrs(s.slot);
+      if (s.slot->tts_isnull[s.id - 1]) {  // cannot be (NOT NULL): let the primary key decide
+        s.out_of_order = true;
+        return false;
+      }
+      const std::int64_t id = DatumGetInt64(s.slot->tts_values[s.id - 1]);
+      if (id >= s.lo && id <= s.hi) break;
+    }
+  } else {
+    if (!index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) return false;
+    slot_getallattrs(s.slot);
+  }
   auto take = [&](int i, AttrNumber a) {
     values[i] = s.slot->tts_values[a - 1];
     nulls[i] = s.slot->tts_isnull[a - 1];
@@ -100,7 +136,8 @@ bool scan_next(LogScan& s, Datum* values, bool* nulls) {
 }
 
 void scan_close(LogScan& s) {
-  index_endscan(s.scan);
+  if (s.heap_scan) table_endscan(s.heap_scan);
+  if (s.scan) index_endscan(s.scan);
   ExecDropSingleTupleTableSlot(s.slot);
   index_close(s.index, AccessShareLock);
   table_close(s.heap, AccessShareLock);
@@ -143,44 +180,77 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
       if (!null) prev = hash_of(d);
     }
   }
-  ca::Verifier verifier(prev, first);
-  if (head_id && head_hash) verifier.expect_head(*head_id, *head_hash);
   RecordEncoder encoder(hmac_key_view(pg_call([] { return hmac_key(); })));
 
   // Without a from_id every row is read, even those below the start: a record forged there is
   // reported as out of order.
   const std::int64_t lo = from_id ? first : std::numeric_limits<std::int64_t>::min();
   const std::int64_t hi = to_id ? *to_id : std::numeric_limits<std::int64_t>::max();
-  LogScan scan;
   MemoryContext record_cxt = pg_call([] {
     return AllocSetContextCreate(CurrentMemoryContext, "pg_privacy audit verify record", ALLOCSET_DEFAULT_SIZES);
   });
-  pg_call([&] { scan_open(scan, lo, hi); });
-  ca::StoredRecord rec;
   constexpr int kColumns = 3 + kRecordCount;
   Datum values[kColumns];
   bool nulls[kColumns];
   std::string encoded;
   const MemoryContext outer = CurrentMemoryContext;
-  // The scan allocates its own state as it goes (in the outer context); what one record's
-  // conversions allocate goes into record_cxt, reset after each record.
-  for (;;) {
-    if (!pg_call([&] { return scan_next(scan, values, nulls); })) break;
-    rec.id = DatumGetInt64(values[0]);
-    MemoryContextSwitchTo(record_cxt);
-    rec.prev_hash = nulls[1] ? ca::Hash{} : hash_of(values[1]);
-    rec.hash = nulls[2] ? ca::Hash{} : hash_of(values[2]);
-    encoder.encode(rec.id, values + 3, nulls + 3, encoded);
-    MemoryContextSwitchTo(outer);
-    const bool ok = verifier.feed_encoded(rec, encoded);
-    pg_call([&] { MemoryContextReset(record_cxt); });
-    if (!ok) break;
-  }
-  pg_call([&] {
-    scan_close(scan);
-    MemoryContextDelete(record_cxt);
-  });
-  return verifier.finish(head_id, head_hash);
+  // One pass over the log; `physical`: in heap order, given up (false) once that is not id order.
+  auto pass = [&](bool physical, ca::VerifyResult& result) {
+    ca::Verifier verifier(prev, first);
+    if (head_id && head_hash) verifier.expect_head(*head_id, *head_hash);
+    LogScan scan;
+    scan.physical = physical;
+    pg_call([&] { scan_open(scan, lo, hi); });
+    ca::StoredRecord rec;
+    // Physical order: a record read before its turn waits here (a small record can land in
+    // free space of an early page); a record read after its turn, or more than kMaxEarly
+    // waiting, gives the heap's order up.
+    struct Early {
+      ca::StoredRecord rec;
+      std::string encoded;
+    };
+    std::map<std::int64_t, Early> early;
+    std::int64_t next = first;
+    bool ok = true;
+    // The scan allocates its own state as it goes (in the outer context); what one record's
+    // conversions allocate goes into record_cxt, reset after each record.
+    while (ok) {
+      if (!pg_call([&] { return scan_next(scan, values, nulls); })) break;
+      rec.id = DatumGetInt64(values[0]);
+      MemoryContextSwitchTo(record_cxt);
+      rec.prev_hash = nulls[1] ? ca::Hash{} : hash_of(values[1]);
+      rec.hash = nulls[2] ? ca::Hash{} : hash_of(values[2]);
+      encoder.encode(rec.id, values + 3, nulls + 3, encoded);
+      MemoryContextSwitchTo(outer);
+      pg_call([&] { MemoryContextReset(record_cxt); });
+      if (!physical || rec.id == next) {
+        ok = verifier.feed_encoded(rec, encoded);
+        next = rec.id + 1;
+        for (auto it = early.begin(); ok && it != early.end() && it->first == next; it = early.erase(it)) {
+          ok = verifier.feed_encoded(it->second.rec, it->second.encoded);
+          next = it->first + 1;
+        }
+      } else if (rec.id > next && early.size() < kMaxEarly && early.emplace(rec.id, Early{rec, encoded}).second) {
+        continue;
+      } else {
+        scan.out_of_order = true;
+        break;
+      }
+    }
+    if (!early.empty()) scan.out_of_order = true;
+    pg_call([&] { scan_close(scan); });
+    if (scan.out_of_order) return false;
+    result = verifier.finish(head_id, head_hash);
+    return true;
+  };
+  ca::VerifyResult result;
+  // The heap's order is trusted only for a whole log that verifies: a failure in that order may
+  // be a record stored out of place (the primary key's order is the chain's), so it is checked
+  // again through the key, and that result stands.
+  const bool whole = !from_id && !to_id;
+  if (!whole || !pass(true, result) || !result.ok) pass(false, result);
+  pg_call([&] { MemoryContextDelete(record_cxt); });
+  return result;
 }
 
 }  // namespace pgp::audit

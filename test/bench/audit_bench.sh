@@ -7,16 +7,19 @@
 #            log table;
 #   pgaudit  pgaudit with pgaudit.log = 'write' (set for that variant's role only).
 # Workloads: pgbench single-row inserts with synchronous_commit = on and fsync = on (commit cost
-# dominates), interleaved rounds with medians; and one bulk INSERT ... SELECT of ROWS rows (the
-# per-row cost shows). Also the bytes each configuration adds to the server log and to tables
-# per row, sealing and verification rates.
+# dominates), in PGB_ROUNDS interleaved rounds; and a bulk INSERT ... SELECT of ROWS rows (the
+# per-row cost shows), in ROUNDS interleaved rounds, each variant from a checkpoint. The order
+# of the variants rotates from round to round; medians are reported, with each round's figures
+# and each variant's ratio to no audit in the same round. Also the bytes each configuration adds
+# to the server log and to tables per row, and the sealing and verification rates.
 # Usage: bash test/bench/audit_bench.sh [seconds per pgbench run, default 10]
-#        (ROUNDS=3 interleaved rounds, ROWS=1000000 rows in the bulk insert)
+#        (ROUNDS=3 bulk rounds, PGB_ROUNDS=ROUNDS pgbench rounds, ROWS=1000000 rows per bulk insert)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 SECS=${1:-10}
 ROUNDS=${ROUNDS:-3}
+PGB_ROUNDS=${PGB_ROUNDS:-$ROUNDS}
 ROWS=${ROWS:-1000000}
 mkdir -p build
 bash scripts/deps.sh >/dev/null
@@ -27,7 +30,7 @@ LOG=$PGDATA_DIR/log/postgresql.log
 # Durable commits, and pgaudit loaded (the throwaway cluster runs with fsync off by default).
 psql_q -d $DB -c "ALTER SYSTEM SET shared_preload_libraries = pg_privacy, pg_cron, pgaudit" \
   -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-  -c "ALTER SYSTEM SET log_min_error_statement = error"
+  -c "ALTER SYSTEM SET log_min_error_statement = error" -c "ALTER SYSTEM SET max_wal_size = '8GB'"
 as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w restart >/dev/null
 W=$(mktemp -d /tmp/pg_privacy_bench.XXXXXX)
 chmod 755 "$W"
@@ -80,14 +83,26 @@ tps() { # variant; also appends "variant transactions log-bytes" to $W/pgbench_l
   echo "$1 $(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' <<<"$out") $(( $(logsize) - before ))" >>"$W/pgbench_log"
   sed -nE 's/^tps = ([0-9.]+) .*/\1/p' <<<"$out"
 }
-echo "== pgbench single-row inserts, synchronous_commit = on, $ROUNDS interleaved rounds of ${SECS}s"
-for ((r = 0; r < ROUNDS; r++)); do
-  for v in $VARIANTS; do echo "$(tps $v)" >>"$W/tps_$v"; done
+# The variants of round r, rotated by r: no variant always runs after the same other one.
+round_order() {
+  local -a vs=($VARIANTS)
+  local i n=${#vs[@]}
+  for ((i = 0; i < n; i++)); do printf '%s ' "${vs[(i + $1) % n]}"; done
+}
+echo "== pgbench single-row inserts, synchronous_commit = on, $PGB_ROUNDS interleaved rounds of ${SECS}s"
+for ((r = 0; r < PGB_ROUNDS; r++)); do
+  for v in $(round_order $r); do echo "$(tps $v)" >>"$W/tps_$v"; done
 done
 median() { sort -n "$W/tps_$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 base=$(median none)
 for v in $VARIANTS; do
-  awk -v v="$v" -v t="$(median "$v")" -v b="$base" 'BEGIN { printf "%-8s %9.1f tps  %.3f of no audit\n", v, t, t / b }'
+  paste -d' ' "$W/tps_none" "$W/tps_$v" | awk '{ print $2 / $1 }' >"$W/ratio_$v"
+  awk -v v="$v" -v t="$(median "$v")" -v b="$base" -v r="$(sort -n "$W/ratio_$v" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" \
+    'BEGIN { printf "%-8s %9.1f tps  %.3f of no audit  (median of the rounds'"'"' ratios to no audit: %.3f)\n", v, t, t / b, r }'
+done
+echo "== per round: tps, and of no audit in the same round"
+for v in $VARIANTS; do
+  paste -d' ' "$W/tps_$v" "$W/ratio_$v" | awk -v v="$v" '{ printf "%s%.0f (%.3f)", NR == 1 ? sprintf("%-8s ", v) : ", ", $1, $2 } END { print "" }'
 done
 
 echo "== server log bytes per single-row insert (pgbench)"
@@ -95,29 +110,44 @@ for v in $VARIANTS; do
   awk -v v="$v" '$1 == v { n += $2; b += $3 } END { printf "%-8s %7.1f B/insert\n", v, n ? b / n : 0 }' "$W/pgbench_log"
 done
 
-echo "== bulk INSERT ... SELECT of $ROWS rows"
+echo "== bulk INSERT ... SELECT of $ROWS rows, $ROUNDS interleaved rounds (medians)"
+# Each round starts from empty tables; each variant from a checkpoint, so that no variant pays
+# for writing out another's dirty buffers, and max_wal_size (set above) is large enough that no
+# checkpoint starts inside a statement. The privacy queue keeps its records across rounds; they
+# are sealed once at the end.
 psql_q -d $DB -c "TRUNCATE m_none, m_privacy, m_plpgsql, m_pgaudit, plpgsql_log" -c "SELECT privacy.audit_seal()" >/dev/null
-psql_q -d $DB -c "CHECKPOINT"
 audit_bytes() { psql_q -At -d $DB -c "SELECT pg_total_relation_size('privacy.audit_log') + pg_total_relation_size('privacy.audit_queue')"; }
 before_privacy=$(audit_bytes)
-for v in $VARIANTS; do
-  before=$(logsize)
-  secs=$(psql_q -At -U "bench_$v" -d $DB <<SQL
+for ((r = 0; r < ROUNDS; r++)); do
+  if ((r > 0)); then
+    psql_q -d $DB -c "TRUNCATE m_none, m_privacy, m_plpgsql, m_pgaudit" >/dev/null
+    psql_q -d $DB -c "SELECT pg_total_relation_size('plpgsql_log')" -At >>"$W/plpgsql_bytes"
+    psql_q -d $DB -c "TRUNCATE plpgsql_log" >/dev/null
+  fi
+  for v in $(round_order $r); do
+    psql_q -d $DB -c "CHECKPOINT"
+    before=$(logsize)
+    secs=$(psql_q -At -U "bench_$v" -d $DB <<SQL
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 INSERT INTO m_$v (tenant_id, user_id, body)
   SELECT 'tenant-' || (i % 100), 'user-' || (i % 1000), body() FROM generate_series(1, $ROWS) i;
 SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 3);
 SQL
 )
-  sleep 1
-  echo "$v $secs $(( $(logsize) - before ))" >>"$W/bulk"
+    sleep 1
+    echo "$v $secs $(( $(logsize) - before ))" >>"$W/bulk"
+  done
 done
-rate() { awk -v v="$1" '$1 == v { print $2 }' "$W/bulk"; }
+psql_q -d $DB -c "SELECT pg_total_relation_size('plpgsql_log')" -At >>"$W/plpgsql_bytes"
+rate() { awk -v v="$1" '$1 == v { print $2 }' "$W/bulk" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 for v in $VARIANTS; do
-  awk -v v="$v" -v s="$(rate "$v")" -v n="$ROWS" -v b="$(rate none)" -v p="$(rate plpgsql)" \
-    'BEGIN { printf "%-8s %8.3f s  %9.0f rows/s  %.2f of no audit  %.2fx the PL/pgSQL trigger\n", v, s, n / s, b / s, p / s }'
+  awk -v v="$v" '$1 == v { printf "%s%.0f", sep, n / $2; sep = " " } END { print "" }' n="$ROWS" "$W/bulk" >"$W/rounds_$v"
+  awk -v v="$v" -v s="$(rate "$v")" -v n="$ROWS" -v b="$(rate none)" -v p="$(rate plpgsql)" -v r="$(cat "$W/rounds_$v")" \
+    'BEGIN { printf "%-8s %8.3f s  %9.0f rows/s  %.2f of no audit  %.2fx the PL/pgSQL trigger  (rounds: %s rows/s)\n", v, s, n / s, b / s, p / s, r }'
 done
-echo "== sealing the $ROWS queued records"
+echo "== per round, x the PL/pgSQL trigger (same round)"
+awk '$1 == "plpgsql" { p[++np] = $2 } $1 == "privacy" { q[++nq] = $2 } END { for (i = 1; i <= nq; i++) printf "round %d: %.2fx\n", i, p[i] / q[i] }' "$W/bulk"
+echo "== sealing the $((ROWS * ROUNDS)) queued records"
 psql_q -At -d $DB <<'SQL'
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 SELECT privacy.audit_seal() AS sealed \gset
@@ -126,11 +156,11 @@ SELECT 'audit_seal: ' || :sealed || ' records, ' ||
 SQL
 echo "== bytes added per row"
 echo "privacy $(( $(audit_bytes) - before_privacy ))" >"$W/tables"
-psql_q -At -d $DB -F ' ' -c "SELECT 'plpgsql', pg_total_relation_size('plpgsql_log')" >>"$W/tables"
+echo "plpgsql $(awk '{ t += $1 } END { print t }' "$W/plpgsql_bytes")" >>"$W/tables"
 for v in $VARIANTS; do
-  logb=$(awk -v v="$v" '$1 == v { print $3 }' "$W/bulk")
+  logb=$(awk -v v="$v" '$1 == v { t += $3 } END { print t + 0 }' "$W/bulk")
   tabb=$(awk -v v="$v" '$1 == v { print $2 }' "$W/tables"); tabb=${tabb:-0}
-  awk -v v="$v" -v l="$logb" -v t="$tabb" -v n="$ROWS" \
+  awk -v v="$v" -v l="$logb" -v t="$tabb" -v n="$((ROWS * ROUNDS))" \
     'BEGIN { printf "%-8s server log %7.1f B/row   audit tables %7.1f B/row\n", v, l / n, t / n }'
 done
 echo "== does any configuration write a value to the server log or its audit table?"

@@ -62,7 +62,7 @@ CREATE FUNCTION pg_temp.log_contains(needle text) RETURNS bigint LANGUAGE sql AS
 $$;
 CREATE FUNCTION pg_temp.bad() RETURNS bigint LANGUAGE sql AS $$ SELECT first_bad_id FROM privacy.audit_verify() $$;
 
-SELECT plan(88);
+SELECT plan(92);
 
 -- 1. 'none' mode, as the application with a verified context: who, what, which columns; no value.
 SET ROLE asuite_app;
@@ -243,6 +243,35 @@ SELECT is((SELECT count(*) FROM privacy.audit_log WHERE kind = 'maintenance' AND
             AND detail->>'reason' = 'pgTAP: a changed field'), 1::bigint, 'the maintenance switch is itself recorded');
 SELECT is((SELECT ok FROM privacy.audit_verify(head_id => :head_id, head_hash => :'head_hash')), true,
           'the chain verifies against the old head after growing');
+
+-- 6b. Whole-log verification reads the heap in physical order, and falls back to the primary key
+-- (whose result stands) only when that order fails. Told apart by the scans this transaction
+-- counts on the log: {heap scans, index scans}.
+CREATE FUNCTION pg_temp.scans() RETURNS bigint[] LANGUAGE sql AS $$
+  SELECT ARRAY[seq_scan, coalesce(idx_scan, 0)] FROM pg_stat_xact_user_tables WHERE relid = 'privacy.audit_log'::regclass
+$$;
+CREATE FUNCTION pg_temp.verify_scans(OUT ok boolean, OUT checked bigint, OUT first_bad_id bigint, OUT scans bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE s0 bigint[] := pg_temp.scans(); s1 bigint[];
+BEGIN
+  SELECT v.ok, v.checked, v.first_bad_id INTO ok, checked, first_bad_id FROM privacy.audit_verify() v;
+  s1 := pg_temp.scans();
+  scans := ARRAY[s1[1] - s0[1], s1[2] - s0[2]];
+END $$;
+SELECT count(*) AS nlog FROM privacy.audit_log \gset
+BEGIN;
+SELECT is((SELECT (ok, checked, scans)::text FROM pg_temp.verify_scans()), format('(t,%s,"{1,0}")', :nlog),
+          'a log in id order verifies in one pass over the heap, without its index');
+SELECT privacy.audit_maintenance(true, 'pgTAP: heap order');
+UPDATE privacy.audit_log SET id = id WHERE id = :base + 2;
+SELECT isnt((SELECT array_agg(id) FROM (SELECT id FROM privacy.audit_log) h),
+            (SELECT array_agg(id ORDER BY id) FROM privacy.audit_log), 'a record moved in the heap: its order is not id order');
+SELECT is((SELECT (ok, checked, scans)::text FROM pg_temp.verify_scans()), format('(t,%s,"{1,0}")', :nlog),
+          'a record out of place in the heap is checked in its turn, still without the index');
+UPDATE privacy.audit_log SET tenant = 'globex' WHERE id = :base + 4;
+SELECT is((SELECT (ok, first_bad_id, scans)::text FROM pg_temp.verify_scans()), format('(f,%s,"{1,1}")', :base + 4),
+          'a failure found in heap order is decided again through the primary key');
+ROLLBACK;
 
 -- 7. A sub-range proves its internal consistency; to_id bounds the walk.
 SELECT is((SELECT checked FROM privacy.audit_verify(from_id => :base + 2, to_id => :base + 4)), 3::bigint,
