@@ -8,10 +8,13 @@
 #   pgaudit  pgaudit with pgaudit.log = 'write' (set for that variant's role only).
 # Workloads: pgbench single-row inserts with synchronous_commit = on and fsync = on (commit cost
 # dominates), in PGB_ROUNDS interleaved rounds; and a bulk INSERT ... SELECT of ROWS rows (the
-# per-row cost shows), in ROUNDS interleaved rounds, each variant from a checkpoint. The order
-# of the variants rotates from round to round; medians are reported, with each round's figures
-# and each variant's ratio to no audit in the same round. Also the bytes each configuration adds
-# to the server log and to tables per row, and the sealing and verification rates.
+# per-row cost shows), in ROUNDS interleaved rounds, each variant from a checkpoint and each
+# round from empty tables and a sealed, vacuumed queue. The order of the variants rotates from
+# round to round; medians are reported, with each round's figures and ratios. Also the bytes each
+# configuration adds to the server log and to tables per row, and the sealing and verification
+# rates. The same settings hold for every variant: fsync and synchronous_commit on,
+# max_wal_size 8GB (no checkpoint inside a statement), autovacuum off (explicit VACUUMs between
+# the timed parts instead, so that no vacuum of one variant's table runs during another's).
 # Usage: bash test/bench/audit_bench.sh [seconds per pgbench run, default 10]
 #        (ROUNDS=3 bulk rounds, PGB_ROUNDS=ROUNDS pgbench rounds, ROWS=1000000 rows per bulk insert)
 set -euo pipefail
@@ -30,7 +33,8 @@ LOG=$PGDATA_DIR/log/postgresql.log
 # Durable commits, and pgaudit loaded (the throwaway cluster runs with fsync off by default).
 psql_q -d $DB -c "ALTER SYSTEM SET shared_preload_libraries = pg_privacy, pg_cron, pgaudit" \
   -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-  -c "ALTER SYSTEM SET log_min_error_statement = error" -c "ALTER SYSTEM SET max_wal_size = '8GB'"
+  -c "ALTER SYSTEM SET log_min_error_statement = error" -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+  -c "ALTER SYSTEM SET autovacuum = off"
 as_server_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$SERVER_LOG" -w restart >/dev/null
 W=$(mktemp -d /tmp/pg_privacy_bench.XXXXXX)
 chmod 755 "$W"
@@ -111,22 +115,35 @@ for v in $VARIANTS; do
 done
 
 echo "== bulk INSERT ... SELECT of $ROWS rows, $ROUNDS interleaved rounds (medians)"
-# Each round starts from empty tables; each variant from a checkpoint, so that no variant pays
-# for writing out another's dirty buffers, and max_wal_size (set above) is large enough that no
-# checkpoint starts inside a statement. The privacy queue keeps its records across rounds; they
-# are sealed once at the end.
-psql_q -d $DB -c "TRUNCATE m_none, m_privacy, m_plpgsql, m_pgaudit, plpgsql_log" -c "SELECT privacy.audit_seal()" >/dev/null
-audit_bytes() { psql_q -At -d $DB -c "SELECT pg_total_relation_size('privacy.audit_log') + pg_total_relation_size('privacy.audit_queue')"; }
-before_privacy=$(audit_bytes)
+# Each round starts from empty tables and an empty queue: the previous round's records sealed
+# (timed: the sealing rate) and the queue vacuumed, as a scheduled sealer and autovacuum leave it.
+# Each variant starts from a checkpoint, so that no variant pays for writing out another's dirty
+# buffers, and max_wal_size (set above) is large enough that no checkpoint starts inside a
+# statement. Autovacuum is off (set above): a vacuum of the previous variant's table would run
+# during the next one's statement.
+seal_round() {
+  psql_q -At -d $DB <<'SQL' >>"$W/seal"
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+SELECT privacy.audit_seal() AS sealed \gset
+SELECT :sealed || ' ' || (extract(epoch FROM clock_timestamp()) - :t0);
+SQL
+  psql_q -d $DB -c "VACUUM privacy.audit_queue"
+}
+rel_bytes() { psql_q -At -d $DB -c "SELECT pg_total_relation_size('$1')"; }
+psql_q -d $DB -c "TRUNCATE m_none, m_privacy, m_plpgsql, m_pgaudit, plpgsql_log" -c "SELECT privacy.audit_seal()" \
+  -c "VACUUM privacy.audit_queue" >/dev/null
+log_before=$(rel_bytes privacy.audit_log)
 for ((r = 0; r < ROUNDS; r++)); do
   if ((r > 0)); then
     psql_q -d $DB -c "TRUNCATE m_none, m_privacy, m_plpgsql, m_pgaudit" >/dev/null
-    psql_q -d $DB -c "SELECT pg_total_relation_size('plpgsql_log')" -At >>"$W/plpgsql_bytes"
+    rel_bytes plpgsql_log >>"$W/plpgsql_bytes"
     psql_q -d $DB -c "TRUNCATE plpgsql_log" >/dev/null
+    seal_round
   fi
   for v in $(round_order $r); do
     psql_q -d $DB -c "CHECKPOINT"
     before=$(logsize)
+    queue_before=$(rel_bytes privacy.audit_queue)
     secs=$(psql_q -At -U "bench_$v" -d $DB <<SQL
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 INSERT INTO m_$v (tenant_id, user_id, body)
@@ -136,37 +153,40 @@ SQL
 )
     sleep 1
     echo "$v $secs $(( $(logsize) - before ))" >>"$W/bulk"
+    ((r == 0)) && [ "$v" = privacy ] && queue_added=$(( $(rel_bytes privacy.audit_queue) - queue_before ))
   done
 done
-psql_q -d $DB -c "SELECT pg_total_relation_size('plpgsql_log')" -At >>"$W/plpgsql_bytes"
+rel_bytes plpgsql_log >>"$W/plpgsql_bytes"
+seal_round
 rate() { awk -v v="$1" '$1 == v { print $2 }' "$W/bulk" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 for v in $VARIANTS; do
   awk -v v="$v" '$1 == v { printf "%s%.0f", sep, n / $2; sep = " " } END { print "" }' n="$ROWS" "$W/bulk" >"$W/rounds_$v"
   awk -v v="$v" -v s="$(rate "$v")" -v n="$ROWS" -v b="$(rate none)" -v p="$(rate plpgsql)" -v r="$(cat "$W/rounds_$v")" \
     'BEGIN { printf "%-8s %8.3f s  %9.0f rows/s  %.2f of no audit  %.2fx the PL/pgSQL trigger  (rounds: %s rows/s)\n", v, s, n / s, b / s, p / s, r }'
 done
-echo "== per round, x the PL/pgSQL trigger (same round)"
-awk '$1 == "plpgsql" { p[++np] = $2 } $1 == "privacy" { q[++nq] = $2 } END { for (i = 1; i <= nq; i++) printf "round %d: %.2fx\n", i, p[i] / q[i] }' "$W/bulk"
-echo "== sealing the $((ROWS * ROUNDS)) queued records"
-psql_q -At -d $DB <<'SQL'
-SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
-SELECT privacy.audit_seal() AS sealed \gset
-SELECT 'audit_seal: ' || :sealed || ' records, ' ||
-       round(:sealed / (extract(epoch FROM clock_timestamp()) - :t0)) || ' records/s';
-SQL
+echo "== per round, privacy x the PL/pgSQL trigger and of no audit (same round)"
+awk '$1 == "plpgsql" { p[++np] = $2 } $1 == "privacy" { q[++nq] = $2 } $1 == "none" { z[++nz] = $2 }
+     END { for (i = 1; i <= nq; i++) printf "round %d: %.2fx, %.2f\n", i, p[i] / q[i], z[i] / q[i] }' "$W/bulk"
+echo "== sealing, one round's records at a time"
+awk '{ n += $1; t += $2; printf "%s%.0f", sep, $1 / $2; sep = ", " } END { printf " records/s (%d records in %.1f s)\n", n, t }' "$W/seal"
 echo "== bytes added per row"
-echo "privacy $(( $(audit_bytes) - before_privacy ))" >"$W/tables"
-echo "plpgsql $(awk '{ t += $1 } END { print t }' "$W/plpgsql_bytes")" >>"$W/tables"
+log_added=$(( $(rel_bytes privacy.audit_log) - log_before ))
+plpgsql_added=$(awk '{ t += $1 } END { print t }' "$W/plpgsql_bytes")
 for v in $VARIANTS; do
   logb=$(awk -v v="$v" '$1 == v { t += $3 } END { print t + 0 }' "$W/bulk")
-  tabb=$(awk -v v="$v" '$1 == v { print $2 }' "$W/tables"); tabb=${tabb:-0}
-  awk -v v="$v" -v l="$logb" -v t="$tabb" -v n="$((ROWS * ROUNDS))" \
-    'BEGIN { printf "%-8s server log %7.1f B/row   audit tables %7.1f B/row\n", v, l / n, t / n }'
+  case $v in
+    privacy) tab="audit_log $(awk -v b="$log_added" -v n="$((ROWS * ROUNDS))" 'BEGIN { printf "%.1f", b / n }') B/row, and $(awk -v b="$queue_added" -v n="$ROWS" 'BEGIN { printf "%.1f", b / n }') B/row in audit_queue until sealed" ;;
+    plpgsql) tab="plpgsql_log $(awk -v b="$plpgsql_added" -v n="$((ROWS * ROUNDS))" 'BEGIN { printf "%.1f", b / n }') B/row" ;;
+    *) tab="none" ;;
+  esac
+  awk -v v="$v" -v l="$logb" -v n="$((ROWS * ROUNDS))" -v t="$tab" \
+    'BEGIN { printf "%-8s server log %7.1f B/row   audit tables: %s\n", v, l / n, t }'
 done
 echo "== does any configuration write a value to the server log or its audit table?"
 printf 'server log lines holding the message body: %s\n' "$(grep -c 'the assistant said it would ship' "$LOG" || true)"
 psql_q -At -d $DB -c "SELECT 'privacy audit records holding the body: ' || count(*) FROM privacy.audit_log WHERE row_values::text LIKE '%assistant said%' OR detail::text LIKE '%assistant said%'"
-echo "== verification of the whole chain"
+echo "== verification of the whole chain (after a VACUUM, as autovacuum would have run)"
+psql_q -d $DB -c "VACUUM privacy.audit_log"
 psql_q -At -d $DB <<'SQL'
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 SELECT checked AS checked FROM privacy.audit_verify() \gset
