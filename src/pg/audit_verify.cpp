@@ -194,6 +194,7 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
   bool nulls[kColumns];
   std::string encoded;
   const MemoryContext outer = CurrentMemoryContext;
+  std::optional<std::int64_t> heap_anomaly;  // an id the heap-order pass read a second time or below the start
   // One pass over the log; `physical`: in heap order, given up (false) once that is not id order.
   auto pass = [&](bool physical, ca::VerifyResult& result) {
     ca::Verifier verifier(prev, first);
@@ -203,11 +204,12 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
     pg_call([&] { scan_open(scan, lo, hi); });
     ca::StoredRecord rec;
     // Physical order: a record read before its turn waits here (a small record can land in
-    // free space of an early page); a record read after its turn, or more than kMaxEarly
-    // waiting, gives the heap's order up.
+    // free space of an early page), its own hash checked already, so that only its hashes wait
+    // (about 100 bytes, whatever the record's size); a record read after its turn, or more than
+    // kMaxEarly waiting, gives the heap's order up.
     struct Early {
       ca::StoredRecord rec;
-      std::string encoded;
+      bool content_ok;
     };
     std::map<std::int64_t, Early> early;
     std::int64_t next = first;
@@ -227,12 +229,15 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
         ok = verifier.feed_encoded(rec, encoded);
         next = rec.id + 1;
         for (auto it = early.begin(); ok && it != early.end() && it->first == next; it = early.erase(it)) {
-          ok = verifier.feed_encoded(it->second.rec, it->second.encoded);
+          ok = verifier.feed_checked(it->second.rec, it->second.content_ok);
           next = it->first + 1;
         }
-      } else if (rec.id > next && early.size() < kMaxEarly && early.emplace(rec.id, Early{rec, encoded}).second) {
-        continue;
+      } else if (rec.id > next && early.size() < kMaxEarly && !early.contains(rec.id)) {
+        early.emplace(rec.id, Early{rec, ca::chain_hash(rec.prev_hash, encoded) == rec.hash});
       } else {
+        // Every id from the start to `next` was read once already: one below it, or one read
+        // twice, is a record the heap holds a second time or before the chain's start.
+        if (rec.id < next || early.contains(rec.id)) heap_anomaly = rec.id;
         scan.out_of_order = true;
         break;
       }
@@ -246,9 +251,18 @@ ca::VerifyResult verify_chain(std::optional<std::int64_t> from_id, std::optional
   ca::VerifyResult result;
   // The heap's order is trusted only for a whole log that verifies: a failure in that order may
   // be a record stored out of place (the primary key's order is the chain's), so it is checked
-  // again through the key, and that result stands.
+  // again through the key, and that result stands. Unless the key finds nothing wrong where the
+  // heap held an id twice or one below the start: a row the primary key does not index (a
+  // forged heap tuple, a damaged index) is reported then.
   const bool whole = !from_id && !to_id;
-  if (!whole || !pass(true, result) || !result.ok) pass(false, result);
+  if (!whole || !pass(true, result) || !result.ok) {
+    pass(false, result);
+    if (result.ok && heap_anomaly) {
+      result.ok = false;
+      result.first_bad_id = *heap_anomaly;
+      result.reason = "record out of order or duplicated (in the heap, not through the primary key)";
+    }
+  }
   pg_call([&] { MemoryContextDelete(record_cxt); });
   return result;
 }

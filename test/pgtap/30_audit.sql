@@ -268,9 +268,15 @@ SELECT isnt((SELECT array_agg(id) FROM (SELECT id FROM privacy.audit_log) h),
             (SELECT array_agg(id ORDER BY id) FROM privacy.audit_log), 'a record moved in the heap: its order is not id order');
 SELECT is((SELECT (ok, checked, scans)::text FROM pg_temp.verify_scans()), format('(t,%s,"{1,0}")', :nlog),
           'a record out of place in the heap is checked in its turn, still without the index');
+ROLLBACK;
+-- A changed record read ahead of its turn (base+4 waits for base+2, moved behind it) is caught
+-- from its waiting hashes.
+BEGIN;
+SELECT privacy.audit_maintenance(true, 'pgTAP: heap order and a change');
 UPDATE privacy.audit_log SET tenant = 'globex' WHERE id = :base + 4;
+UPDATE privacy.audit_log SET id = id WHERE id = :base + 2;
 SELECT is((SELECT (ok, first_bad_id, scans)::text FROM pg_temp.verify_scans()), format('(f,%s,"{1,1}")', :base + 4),
-          'a failure found in heap order is decided again through the primary key');
+          'a changed record read before its turn is caught, and the failure decided again through the primary key');
 ROLLBACK;
 
 -- 7. A sub-range proves its internal consistency; to_id bounds the walk.

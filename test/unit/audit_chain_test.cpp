@@ -102,6 +102,42 @@ TEST(AuditChain, detects_a_changed_record) {
   EXPECT_NE(r.reason.find("changed"), std::string::npos);
 }
 
+// feed_checked() (a record whose own hash was checked when it was read, ahead of its turn) gives
+// the same results as feed(): the link and the id are still checked in turn.
+TEST(AuditChain, feed_checked_agrees_with_feed) {
+  auto recs = make_chain(4);
+  auto own_hash_ok = [](const StoredRecord& r) { return chain_hash(r.prev_hash, canonical(r.fields)) == r.hash; };
+  {
+    Verifier v(Hash{}, 1);
+    for (const auto& r : recs) ASSERT_TRUE(v.feed_checked(r, own_hash_ok(r)));
+    auto res = v.finish(4, recs.back().hash);
+    EXPECT_TRUE(res.ok) << res.reason;
+    EXPECT_EQ(res.checked, 4);
+  }
+  recs[2].fields[2] = std::string_view("globex");
+  {
+    Verifier v(Hash{}, 1);
+    bool ok = true;
+    for (const auto& r : recs)
+      if (!(ok = v.feed_checked(r, own_hash_ok(r)))) break;
+    EXPECT_FALSE(ok);
+    auto res = v.finish();
+    EXPECT_EQ(res.first_bad_id, 3);
+    EXPECT_NE(res.reason.find("changed"), std::string::npos);
+    EXPECT_EQ(res.reason, verify(recs).reason);
+  }
+  {
+    // A record whose own hash is right but which does not link to the one before it.
+    auto other = make_chain(4);
+    other[1].prev_hash[0] ^= 1;
+    other[1].hash = chain_hash(other[1].prev_hash, canonical(other[1].fields));
+    Verifier v(Hash{}, 1);
+    EXPECT_TRUE(v.feed_checked(other[0], own_hash_ok(other[0])));
+    EXPECT_FALSE(v.feed_checked(other[1], own_hash_ok(other[1])));
+    EXPECT_NE(v.finish().reason.find("link broken"), std::string::npos);
+  }
+}
+
 TEST(AuditChain, detects_a_deleted_record) {
   auto recs = make_chain(5);
   recs.erase(recs.begin() + 1);

@@ -67,6 +67,11 @@ class Verifier {
   bool feed(const StoredRecord& r);
   // The same for a record whose canonical encoding the caller made (r.fields is not read).
   bool feed_encoded(const StoredRecord& r, std::string_view canonical_record);
+  // The same for a record whose own hash the caller checked already: `content_ok` is
+  // chain_hash(r.prev_hash, canonical) == r.hash, which is the check feed_encoded() makes once
+  // r.prev_hash is known to be the previous record's hash. For records read ahead of their turn,
+  // so that only their hashes wait, not their encodings.
+  bool feed_checked(const StoredRecord& r, bool content_ok);
 
   // After the last record: when an exported head (id, hash) is given, the chain must reach it
   // exactly (a cut-off tail or a rewritten chain is detected).
@@ -81,6 +86,9 @@ class Verifier {
     Hash hash;
   };
   void fail(std::int64_t id, std::string reason);
+  // feed_encoded() and feed_checked(): `content_ok` is evaluated once the link is checked.
+  template <class ContentOk>
+  bool feed_with(const StoredRecord& r, ContentOk content_ok);
   std::optional<ExpectedHead> head_;
   std::string scratch_;  // the canonical encoding of the record being checked
   Hash prev_;
