@@ -4,10 +4,11 @@
 //
 // Whole-log verification reads the heap in physical order first: the sealer appends records in id
 // order, so the heap usually is in id order, and a sequential scan costs one buffer pin per page
-// where the primary-key scan costs an index probe and a pin per record. The heap's order is only
-// trusted while every id read is greater than the one before; the first that is not, or any
-// failure at all, sends the verifier back to the start through the primary key, whose result is
-// the one returned. So both paths check the same records in the same order.
+// where the primary-key scan costs an index probe and a pin per record. Records are fed in id
+// order all the same: one read ahead of its turn waits (as its hashes) until its turn comes. One
+// read after its turn, too many waiting, or any failure at all sends the verifier back to the
+// start through the primary key, whose result is the one returned. So both paths check the same
+// records in the same order.
 #include "pg/audit.hpp"
 #include "pg/convert.hpp"
 #include "pg/owner_spi.hpp"
