@@ -54,9 +54,8 @@ ca::Hash hash_of(Datum d) {
 // order through its primary key, or in physical order while that is id order. Plain C state:
 // opened and advanced inside pg_call().
 struct LogScan {
-  bool physical = false;
+  bool physical = false;       // the whole log in heap order (no id range)
   bool out_of_order = false;  // physical: a record the heap's order cannot place
-  std::int64_t lo = 0, hi = 0;
   Relation heap = nullptr;
   Relation index = nullptr;
   IndexScanDesc scan = nullptr;
@@ -94,8 +93,6 @@ void scan_open(LogScan& s, std::int64_t lo, std::int64_t hi) {
   ScanKeyInit(&keys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
   ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
   s.slot = table_slot_create(s.heap, nullptr);
-  s.lo = lo;
-  s.hi = hi;
   if (s.physical) {
     // A ring of buffers (the log is larger than shared_buffers), and no synchronized scan: one
     // that joined another scan midway would start in the middle of the chain.
@@ -111,15 +108,11 @@ void scan_open(LogScan& s, std::int64_t lo, std::int64_t hi) {
 bool scan_next(LogScan& s, Datum* values, bool* nulls) {
   if ((++s.read & 1023) == 0) CHECK_FOR_INTERRUPTS();
   if (s.physical) {
-    for (;;) {
-      if (!table_scan_getnextslot(s.heap_scan, ForwardScanDirection, s.slot)) return false;
-      slot_getallattrs(s.slot);
-      if (s.slot->tts_isnull[s.id - 1]) {  // cannot be (NOT NULL): let the primary key decide
-        s.out_of_order = true;
-        return false;
-      }
-      const std::int64_t id = DatumGetInt64(s.slot->tts_values[s.id - 1]);
-      if (id >= s.lo && id <= s.hi) break;
+    if (!table_scan_getnextslot(s.heap_scan, ForwardScanDirection, s.slot)) return false;
+    slot_getallattrs(s.slot);
+    if (s.slot->tts_isnull[s.id - 1]) {  // cannot be (NOT NULL): let the primary key decide
+      s.out_of_order = true;
+      return false;
     }
   } else {
     if (!index_getnext_slot(s.scan, ForwardScanDirection, s.slot)) return false;

@@ -97,11 +97,12 @@ echo "== pgbench single-row inserts, synchronous_commit = on, $PGB_ROUNDS interl
 for ((r = 0; r < PGB_ROUNDS; r++)); do
   for v in $(round_order $r); do echo "$(tps $v)" >>"$W/tps_$v"; done
 done
-median() { sort -n "$W/tps_$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+median_of() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }  # of the numbers on stdin
+median() { median_of <"$W/tps_$1"; }
 base=$(median none)
 for v in $VARIANTS; do
   paste -d' ' "$W/tps_none" "$W/tps_$v" | awk '{ print $2 / $1 }' >"$W/ratio_$v"
-  awk -v v="$v" -v t="$(median "$v")" -v b="$base" -v r="$(sort -n "$W/ratio_$v" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" \
+  awk -v v="$v" -v t="$(median "$v")" -v b="$base" -v r="$(median_of <"$W/ratio_$v")" \
     'BEGIN { printf "%-8s %9.1f tps  %.3f of no audit  (median of the rounds'"'"' ratios to no audit: %.3f)\n", v, t, t / b, r }'
 done
 echo "== per round: tps, and of no audit in the same round"
@@ -158,7 +159,7 @@ SQL
 done
 rel_bytes plpgsql_log >>"$W/plpgsql_bytes"
 seal_round
-rate() { awk -v v="$1" '$1 == v { print $2 }' "$W/bulk" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+rate() { awk -v v="$1" '$1 == v { print $2 }' "$W/bulk" | median_of; }
 for v in $VARIANTS; do
   awk -v v="$v" '$1 == v { printf "%s%.0f", sep, n / $2; sep = " " } END { print "" }' n="$ROWS" "$W/bulk" >"$W/rounds_$v"
   awk -v v="$v" -v s="$(rate "$v")" -v n="$ROWS" -v b="$(rate none)" -v p="$(rate plpgsql)" -v r="$(cat "$W/rounds_$v")" \
