@@ -1,11 +1,13 @@
 // Shared pieces of the audit glue: the queue writer every record goes through, the backend flags
 // that let the sealer, the purge and the maintenance switch past the append-only guard, the
-// canonical projection both sealer and verifier hash, and SPI as the extension owner.
+// canonical projection both sealer and verifier hash. SPI as the extension owner goes through
+// as_owner() (privilege.hpp).
 #pragma once
 
 #include "core/audit/chain.hpp"
 #include "core/audit/hmac.hpp"
 #include "pg/pg.hpp"
+#include "pg/privilege.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -42,15 +44,6 @@ void set_pass(Pass p, bool on);
 bool pass_on(Pass p);
 bool maintenance_on();
 void set_maintenance(bool on);
-
-// Runs SPI under the identity of the extension owner until owner_end(); an error restores the
-// identity through transaction (or subtransaction) abort, as in owner_spi.cpp.
-struct OwnerScope {
-  Oid save_user;
-  int save_sec;
-};
-OwnerScope owner_begin();
-void owner_end(const OwnerScope& s);
 
 // Refuses to run under REPEATABLE READ or SERIALIZABLE: the sealer and the purge need to see the
 // latest committed head after taking their lock (PV302).

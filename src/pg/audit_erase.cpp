@@ -40,19 +40,19 @@ Datum pgp_audit_erase_subject(PG_FUNCTION_ARGS) {
   Datum args[3] = {tenant_null ? (Datum)0 : PG_GETARG_DATUM(0), PointerGetDatum(subject),
                    CStringGetTextDatum(pseudonym)};
   const char nulls[3] = {tenant_null ? 'n' : ' ', ' ', ' '};
-  const auto owner = pgp::audit::owner_begin();
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
-  pgp::audit::lock_chain();
-  pgp::audit::set_pass(pgp::audit::Pass::Erase, true);
   int64 changed = 0;
-  for (const char* q : kErase) {
-    if (SPI_execute_with_args(q, 3, types, args, nulls, false, 0) != SPI_OK_UPDATE)
-      elog(ERROR, "pg_privacy: could not erase a subject from the audit records");
-    changed += static_cast<int64>(SPI_processed);
-  }
-  pgp::audit::set_pass(pgp::audit::Pass::Erase, false);
-  pgp::audit::end_chain();
-  SPI_finish();
-  pgp::audit::owner_end(owner);
+  pgp::as_owner([&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    pgp::audit::lock_chain();
+    pgp::audit::set_pass(pgp::audit::Pass::Erase, true);
+    for (const char* q : kErase) {
+      if (SPI_execute_with_args(q, 3, types, args, nulls, false, 0) != SPI_OK_UPDATE)
+        elog(ERROR, "pg_privacy: could not erase a subject from the audit records");
+      changed += static_cast<int64>(SPI_processed);
+    }
+    pgp::audit::set_pass(pgp::audit::Pass::Erase, false);
+    pgp::audit::end_chain();
+    SPI_finish();
+  });
   PG_RETURN_INT64(changed);
 }

@@ -1,5 +1,5 @@
 // The audit queue writer and the backend state of audit: the pass flags of the sealer, the purge
-// and the maintenance switch, the cached HMAC key, and SPI as the extension owner.
+// and the maintenance switch, and the cached HMAC key.
 #include "pg/audit.hpp"
 #include "pg/owner_spi.hpp"
 #include "pg/tenancy.hpp"
@@ -278,15 +278,6 @@ void queue_append(const QueueRecord& r) {
   g_buf_bytes += tup->t_len;
   if (g_nbuf == kMaxBuffered || g_buf_bytes >= kMaxBufferedBytes) buffer_flush();
 }
-
-OwnerScope owner_begin() {
-  OwnerScope s;
-  GetUserIdAndSecContext(&s.save_user, &s.save_sec);
-  SetUserIdAndSecContext(privacy_schema_owner(), s.save_sec | SECURITY_LOCAL_USERID_CHANGE);
-  return s;
-}
-
-void owner_end(const OwnerScope& s) { SetUserIdAndSecContext(s.save_user, s.save_sec); }
 
 void require_read_committed(const char* fn) {
   if (IsolationUsesXactSnapshot())

@@ -134,11 +134,12 @@ std::int64_t seal() {
 // order within one call.
 Datum pgp_audit_seal(PG_FUNCTION_ARGS) {
   pgp::audit::require_read_committed("privacy.audit_seal()");
-  const auto owner = pgp::audit::owner_begin();
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
-  const std::int64_t sealed = pgp::guarded([&] { return seal(); });
-  SPI_finish();
-  pgp::audit::owner_end(owner);
+  std::int64_t sealed = 0;
+  pgp::as_owner([&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    sealed = pgp::guarded([&] { return seal(); });
+    SPI_finish();
+  });
   PG_RETURN_INT64(sealed);
 }
 
@@ -213,10 +214,11 @@ Datum pgp_audit_purge(PG_FUNCTION_ARGS) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("audit retention cannot be negative"),
                       errhint("Pass an interval such as '90 days'.")));
   }
-  const auto owner = pgp::audit::owner_begin();
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
-  const std::int64_t purged = pgp::guarded([&] { return purge(older_than, null); });
-  SPI_finish();
-  pgp::audit::owner_end(owner);
+  std::int64_t purged = 0;
+  pgp::as_owner([&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    purged = pgp::guarded([&] { return purge(older_than, null); });
+    SPI_finish();
+  });
   PG_RETURN_INT64(purged);
 }

@@ -278,32 +278,32 @@ Datum pgp_audit_verify(PG_FUNCTION_ARGS) {
   if ((head_id == std::nullopt) != (head_hex == nullptr))
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("an exported head needs both its id and its hash"),
                     errhint("Pass head_id and head_hash as privacy.audit_head() returned them.")));
-  const auto owner = pgp::audit::owner_begin();
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
   // The result outlives SPI_finish: plain values, and the reason copied with SPI_palloc.
   bool ok = true;
   std::int64_t checked = 0, bad_id = 0;
   char* reason = nullptr;
-  pgp::guarded([&] {
-    std::optional<pgp::core::audit::Hash> head_hash;
-    if (head_hex) {
-      head_hash = pgp::core::audit::from_hex(head_hex);
-      if (!head_hash)
-        throw pgp::core::Error(pgp::core::sqlstate::kInvalidArgument, "invalid head hash",
-                               "The hash of an exported head is 64 hexadecimal digits.",
-                               "Pass the hash privacy.audit_head() returned.");
-    }
-    const auto r = pgp::audit::verify_chain(from_id, to_id, head_id, head_hash);
-    ok = r.ok;
-    checked = r.checked;
-    bad_id = r.first_bad_id.value_or(0);
-    if (!r.ok) {
-      reason = pgp::pg_call([&] { return static_cast<char*>(SPI_palloc(r.reason.size() + 1)); });
-      memcpy(reason, r.reason.c_str(), r.reason.size() + 1);
-    }
+  pgp::as_owner([&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    pgp::guarded([&] {
+      std::optional<pgp::core::audit::Hash> head_hash;
+      if (head_hex) {
+        head_hash = pgp::core::audit::from_hex(head_hex);
+        if (!head_hash)
+          throw pgp::core::Error(pgp::core::sqlstate::kInvalidArgument, "invalid head hash",
+                                 "The hash of an exported head is 64 hexadecimal digits.",
+                                 "Pass the hash privacy.audit_head() returned.");
+      }
+      const auto r = pgp::audit::verify_chain(from_id, to_id, head_id, head_hash);
+      ok = r.ok;
+      checked = r.checked;
+      bad_id = r.first_bad_id.value_or(0);
+      if (!r.ok) {
+        reason = pgp::pg_call([&] { return static_cast<char*>(SPI_palloc(r.reason.size() + 1)); });
+        memcpy(reason, r.reason.c_str(), r.reason.size() + 1);
+      }
+    });
+    SPI_finish();
   });
-  SPI_finish();
-  pgp::audit::owner_end(owner);
   Datum values[4] = {BoolGetDatum(ok), Int64GetDatum(checked), Int64GetDatum(bad_id),
                      reason ? CStringGetTextDatum(reason) : (Datum)0};
   bool nulls[4] = {false, false, ok, reason == nullptr};

@@ -1,8 +1,10 @@
-// Reads the extension's configuration tables through SPI as the owner of schema privacy, so
-// application roles need no privilege on them; rows are copied out as palloc'd C strings.
+// Reads the extension's configuration tables through SPI as the owner of schema privacy (through
+// as_owner(), privilege.hpp), so application roles need no privilege on them; rows are copied
+// out as palloc'd C strings.
 #pragma once
 
 #include "pg/pg.hpp"
+#include "pg/privilege.hpp"
 
 namespace pgp {
 
@@ -19,8 +21,6 @@ struct RawRows {
 // purpose: it may ereport, so it is called with no C++ objects alive (before guarded()).
 void owner_queries(const char* const* queries, RawRows* results, int n);
 
-// The owner of schema privacy (the extension's owner): the identity configuration is read as.
-Oid privacy_schema_owner();
 // Runs one parameterised statement as the owner of schema privacy (read-write unless
 // `read_only`) and returns its rows (a SELECT or ... RETURNING); *processed gets SPI_processed
 // when not null. Like owner_queries it may ereport: call it through pg_call() or with no C++

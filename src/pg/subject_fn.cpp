@@ -2,8 +2,8 @@
 // decide whose data the caller may reach (the verified tenant; another tenant only for a
 // superuser), then run the SQL bodies (privacy._export_subject, privacy._erase_subject) as the
 // extension owner, which reads and changes every registered table whatever the caller's grants.
-#include "pg/audit.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/privilege.hpp"
 #include "pg/tenancy.hpp"
 
 extern "C" {
@@ -78,15 +78,15 @@ Datum pgp_export_subject(PG_FUNCTION_ARGS) {
   InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
 
-  const auto owner = pgp::audit::owner_begin();
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
   Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
   Datum values[3] = {PointerGetDatum(subject), PointerGetDatum(format), PointerGetDatum(tenant)};
-  Portal portal = SPI_cursor_open_with_args(nullptr, "SELECT chunk FROM privacy._export_subject($1, $2, $3) chunk",
-                                            3, types, values, nullptr, true, 0);
-  drain_cursor(portal, rsinfo);
-  SPI_finish();
-  pgp::audit::owner_end(owner);
+  pgp::as_owner([&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    Portal portal = SPI_cursor_open_with_args(
+        nullptr, "SELECT chunk FROM privacy._export_subject($1, $2, $3) chunk", 3, types, values, nullptr, true, 0);
+    drain_cursor(portal, rsinfo);
+    SPI_finish();
+  });
   return (Datum)0;
 }
 
@@ -129,6 +129,9 @@ Datum pgp_erase_subject(PG_FUNCTION_ARGS) {
 // (through a cursor, 200 rows at a time, into the result store); a DML statement gives one row,
 // the number of rows it processed. Owner only (EXECUTE revoked from PUBLIC).
 Datum pgp_as_table_owner(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("privacy._as_table_owner() needs a table, a statement and its kind")));
   const Oid relid = PG_GETARG_OID(0);
   const char* query = text_to_cstring(PG_GETARG_TEXT_PP(1));
   const bool dml = PG_GETARG_BOOL(2);
@@ -143,28 +146,21 @@ Datum pgp_as_table_owner(PG_FUNCTION_ARGS) {
   InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
 
-  Oid save_user;
-  int save_sec;
-  GetUserIdAndSecContext(&save_user, &save_sec);
-  SetUserIdAndSecContext(table_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  const int guc_level = NewGUCNestLevel();
-  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-                          0, false);
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
-  if (dml) {
-    const int rc = SPI_execute_with_args(query, 3, types, args, nulls, false, 0);
-    if (rc < 0) elog(ERROR, "pg_privacy: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-    char buf[32];
-    snprintf(buf, sizeof buf, UINT64_FORMAT, SPI_processed);
-    bool isnull = false;
-    Datum d = CStringGetTextDatum(buf);
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
-  } else {
-    Portal portal = SPI_cursor_open_with_args(nullptr, query, 3, types, args, nulls, true, 0);
-    drain_cursor(portal, rsinfo);
-  }
-  SPI_finish();
-  AtEOXact_GUC(true, guc_level);
-  SetUserIdAndSecContext(save_user, save_sec);
+  pgp::as_role(table_owner, [&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    if (dml) {
+      const int rc = SPI_execute_with_args(query, 3, types, args, nulls, false, 0);
+      if (rc < 0) elog(ERROR, "pg_privacy: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+      char buf[32];
+      snprintf(buf, sizeof buf, UINT64_FORMAT, SPI_processed);
+      bool isnull = false;
+      Datum d = CStringGetTextDatum(buf);
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
+    } else {
+      Portal portal = SPI_cursor_open_with_args(nullptr, query, 3, types, args, nulls, true, 0);
+      drain_cursor(portal, rsinfo);
+    }
+    SPI_finish();
+  });
   return (Datum)0;
 }
