@@ -242,7 +242,7 @@ REVOKE ALL ON FUNCTION privacy.drop_retention(regclass) FROM PUBLIC;
 -- A purge batch holds this lock shared for its short transaction and place_hold() takes it
 -- exclusively: once place_hold() has returned, no batch that could miss the hold is in flight.
 CREATE FUNCTION privacy._hold_lock_key() RETURNS bigint
-  LANGUAGE sql IMMUTABLE AS $$ SELECT 7146993411202606001::bigint $$;
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 7146993411202606001::bigint $$;
 REVOKE ALL ON FUNCTION privacy._hold_lock_key() FROM PUBLIC;
 
 CREATE FUNCTION privacy.place_hold(tenant_id text, subject text, reason text) RETURNS bigint
@@ -344,7 +344,7 @@ REVOKE ALL ON FUNCTION privacy._held_sql(privacy.retention_policies, text, text)
 -- the table's), or the table's for the tenants not listed. It reads the configuration inside
 -- the statement that uses it, so a change committed before a batch applies to that batch.
 CREATE FUNCTION privacy._keep_sql(tbl regclass, tenant text) RETURNS text
-  LANGUAGE sql IMMUTABLE AS $$
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT CASE WHEN tenant IS NULL THEN
     format('(SELECT p.keep FROM privacy.retention_policies p WHERE p.table_name = %L::pg_catalog.oid)', tbl::oid)
   ELSE
@@ -617,8 +617,21 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy._purge_step(text, regclass) FROM PUBLIC;
 
+-- The latest run id, and how many runs of this backend failed after it: privacy.purge()'s
+-- queries, here so that they run with a pinned search_path.
+CREATE FUNCTION privacy._purge_last_run() RETURNS bigint
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(max(run_id), 0) FROM privacy.purge_runs
+$$;
+CREATE FUNCTION privacy._purge_failed_since(first_run bigint) RETURNS bigint
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT count(*) FROM privacy.purge_runs
+   WHERE run_id > first_run AND status = 'failed' AND pid = pg_backend_pid()
+$$;
+
 -- A procedure, so that it can commit after every batch: no SET clause (a procedure with one
--- cannot commit), hence every name below is schema-qualified.
+-- cannot commit), hence every name below is schema-qualified, operators included, so that the
+-- caller's search_path chooses nothing (IS NULL and assignment are syntax, not operators).
 CREATE PROCEDURE privacy.purge(only_table regclass DEFAULT NULL)
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -627,15 +640,14 @@ DECLARE
   failed bigint;
 BEGIN
   PERFORM privacy._purge_check(only_table);
-  SELECT coalesce(pg_catalog.max(run_id), 0) INTO first_run FROM privacy.purge_runs;
+  first_run := privacy._purge_last_run();
   LOOP
     cur := privacy._purge_step(cur, only_table);
     COMMIT;
     EXIT WHEN cur IS NULL;
   END LOOP;
-  SELECT pg_catalog.count(*) INTO failed FROM privacy.purge_runs
-   WHERE run_id > first_run AND status = 'failed' AND pid = pg_catalog.pg_backend_pid();
-  IF failed > 0 THEN
+  failed := privacy._purge_failed_since(first_run);
+  IF failed OPERATOR(pg_catalog.>) 0 THEN
     RAISE EXCEPTION 'purge failed for % table pass(es)', failed
       USING ERRCODE = 'PV404', HINT = 'The error of each is in privacy.purge_runs (status ''failed'').';
   END IF;
