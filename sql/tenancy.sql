@@ -54,7 +54,8 @@ SELECT privacy.current_tenant() IS NULL AS cleared_at_commit;
 SELECT privacy.authenticate('not-a-token', 'forever');
 RESET ROLE;
 
--- DISCARD ALL clears a session context.
+-- DISCARD ALL clears a session context (allowed by a superuser's setting; off by default).
+SET privacy.authenticate_session_scope = on;
 SELECT privacy.authenticate(:'tok', 'session');
 SELECT privacy.current_tenant();
 DISCARD ALL;

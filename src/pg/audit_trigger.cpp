@@ -49,6 +49,18 @@ char* transform(ValuesMode mode, const char* value, const cr::Engine* eng, const
   });
 }
 
+// A jsonb value in 'redacted' mode: through pgp::redact_jsonb(), the path of
+// privacy.redact_jsonb() and the redaction trigger (secret-named keys included), as JSON text.
+const char* redacted_jsonb_text(Datum v, const cr::Engine* eng) {
+  Jsonb* in = DatumGetJsonbP(v);
+  Jsonb* out = pgp::guarded([&] {
+    cr::RedactOptions opts;
+    opts.placeholder = pgp::redact_placeholder();
+    return pgp::redact_jsonb(*eng, in, opts, nullptr);
+  });
+  return JsonbToCString(nullptr, &out->root, VARSIZE(out));
+}
+
 const char* output_text(Datum v, Oid type) {
   Oid out;
   bool varlena;
@@ -78,9 +90,12 @@ Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, Valu
     bool null;
     Datum v = heap_getattr(tup, attrs[i], desc, &null);
     if (null) continue;
-    const char* text = out ? OutputFunctionCall(&out[i], v) : output_text(v, att->atttypid);
+    const bool json = mode == ValuesMode::Redacted && getBaseType(att->atttypid) == JSONBOID;
+    const char* text = json  ? redacted_jsonb_text(v, eng)
+                       : out ? OutputFunctionCall(&out[i], v)
+                             : output_text(v, att->atttypid);
     push_string(&st, WJB_KEY, NameStr(att->attname));
-    push_string(&st, WJB_VALUE, mode == ValuesMode::None ? text : transform(mode, text, eng, key));
+    push_string(&st, WJB_VALUE, mode == ValuesMode::None || json ? text : transform(mode, text, eng, key));
     ++pushed;
   }
   JsonbValue* res = pushJsonbValue(&st, WJB_END_OBJECT, nullptr);

@@ -470,6 +470,10 @@ MaskSite* mask_site(FunctionCallInfo fcinfo) {
 }  // namespace
 
 Datum pgp_masked(PG_FUNCTION_ARGS) {
+  // The type comes from the call's expression: without one (a call that does not come from a
+  // query) nothing says how to read the value.
+  if (!OidIsValid(get_fn_expr_argtype(fcinfo->flinfo, 0)))
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("privacy._masked() cannot determine its argument type")));
   Datum value = PG_GETARG_DATUM(0);
   const MaskSite* site = mask_site(fcinfo);
   if (site->exempt || may_read(site->level, site->nallowed, site->allowed)) PG_RETURN_DATUM(value);
@@ -480,7 +484,21 @@ Datum pgp_masked(PG_FUNCTION_ARGS) {
 // privacy._masked_row(row, relid): a whole-row value of a classified table with each column the
 // reader may not see masked.
 Datum pgp_masked_row(PG_FUNCTION_ARGS) {
+  // PUBLIC may call it (the planner puts it in readers' queries), so it checks what it is given
+  // before it reads the value as a row: a row of a table (its composite type), and that table.
+  // privacy._masked_row(1, 0) or a text read as a tuple header would otherwise crash the server.
+  const Oid argtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+  const Oid relid = PG_GETARG_OID(1);
+  if (!OidIsValid(argtype) || !type_is_rowtype(argtype))
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("privacy._masked_row() needs a row of a table"),
+                    errhint("The planner inserts privacy._masked_row(); it is not meant to be called directly.")));
+  const Oid reltype = get_rel_type_id(relid);
+  if (!OidIsValid(reltype) || (argtype != reltype && argtype != RECORDOID))
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("privacy._masked_row() needs a row of the table it names"),
+                    errhint("The planner inserts privacy._masked_row(); it is not meant to be called directly.")));
   HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(0);
+  if (HeapTupleHeaderGetTypeId(th) != reltype && HeapTupleHeaderGetTypeId(th) != RECORDOID)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("privacy._masked_row() needs a row of the table it names")));
   if (reader_exempt()) PG_RETURN_POINTER(th);
   // Catalog lookups first: they may process invalidations, which rebuild the cache.
   TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
@@ -488,7 +506,7 @@ Datum pgp_masked_row(PG_FUNCTION_ARGS) {
   for (int i = 0; i < desc->natts; ++i) text_like[i] = is_text_like(TupleDescAttr(desc, i)->atttypid);
   (void)pgp::redact_engine();
   load_cache();
-  const ClassRel* cr = find_rel(PG_GETARG_OID(1));
+  const ClassRel* cr = find_rel(relid);
   // The decision per column, copied out of the cache before anything else can rebuild it.
   const int ncols = cr ? cr->ncols : 0;
   AttrNumber* hide = static_cast<AttrNumber*>(palloc0(sizeof(AttrNumber) * (ncols + 1)));

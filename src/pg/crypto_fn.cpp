@@ -50,6 +50,17 @@ namespace {
                     "The key of this value was shredded; the value cannot be recovered.");
 }
 
+// Every "this value is not yours" of decryption: the tag failed, or the envelope names a key
+// version or subject key this tenant does not have (as another tenant's value does). One
+// SQLSTATE and one text, exactly those of a failed tag (core/crypto/envelope.cpp), so that
+// neither tells whether the reader's tenant has keys or which check failed.
+[[noreturn]] void not_yours() {
+  throw core::Error(ss::kAuthFailed, "encrypted value failed authentication",
+                    "The value was changed, belongs to another tenant or subject, or was sealed "
+                    "with another key.");
+}
+
+// For administration (rotate_tenant_key): the tenant has no keys yet.
 [[noreturn]] void not_found() {
   throw core::Error(ss::kKeyNotFound, "key not found",
                     "The value names a key that the current tenant does not have.");
@@ -102,7 +113,7 @@ bytea* seal_for_subject(std::string_view tenant, std::string_view subject, std::
 }
 
 // The key that opens `envelope` for the tenant, and the owner it is bound to (PV701/702
-// malformed, PV704 shredded, PV708 no such key).
+// malformed, PV704 shredded, PV703 when the tenant has no such key: not_yours()).
 struct Opener {
   const cc::SecretKey* key;
   cc::EnvelopeOwner owner;
@@ -112,20 +123,20 @@ Opener key_for(std::string_view tenant, std::string_view envelope) {
   const cc::EnvelopeHeader h = cc::parse_envelope_header(envelope);
   if (h.kind == cc::KeyKind::kSubject) {
     const TenantKeySet* ks = tenant_key_set(tenant, false);
-    if (!ks) not_found();
+    if (!ks) not_yours();
     if (ks->destroyed) destroyed();
     const SubjectKey* sk = subject_key_by_ref(tenant, h.subject_ref);
-    if (!sk || h.key_version != 1) not_found();
+    if (!sk || h.key_version != 1) not_yours();
     if (!sk->key) destroyed();
     return {&*sk->key, cc::EnvelopeOwner{tenant, sk->digest}};
   }
-  if (h.kind != cc::KeyKind::kTenant) not_found();
+  if (h.kind != cc::KeyKind::kTenant) not_yours();
   const TenantKeySet* ks = tenant_key_set(tenant, false);
-  if (!ks) not_found();
+  if (!ks) not_yours();
   auto it = ks->data.find(h.key_version);
   if (it == ks->data.end()) {
     if (ks->destroyed) destroyed();
-    not_found();
+    not_yours();
   }
   if (!it->second) destroyed();
   return {&*it->second, cc::EnvelopeOwner{tenant, {}}};

@@ -31,6 +31,7 @@ namespace ss = core::crypto::crypto_sqlstate;
 namespace {
 
 char* g_keyring_dir = nullptr;
+int g_max_subject_keys = 100000;
 Oid g_keys_relid = InvalidOid;
 bool g_cache_valid = false;
 std::unordered_map<std::string, TenantKeySet> g_cache;
@@ -54,7 +55,7 @@ void check_cache() {
 // record the shredding and the file go together (an abort, or the abort of the subtransaction
 // that shredded, keeps the file). `level` is the transaction nesting level of the shredding.
 struct PendingDestroy {
-  std::string secret_id;
+  char secret_id[33];  // 32 hex digits: plain storage, so the commit callback allocates nothing
   int level;
 };
 std::vector<PendingDestroy> g_pending;
@@ -64,7 +65,7 @@ bool g_xact_registered = false;
 // (a serialization failure, a NOTIFY queue error, a crash) and leave wrapped rows whose file is
 // gone. A failure to delete is a WARNING (the transaction has committed); the rows say the key
 // is shredded, so this database no longer reads it either way.
-void on_xact(XactEvent event, void*) {
+void on_xact(XactEvent event, void*) noexcept {
   switch (event) {
     case XACT_EVENT_PRE_PREPARE:
       if (!g_pending.empty())
@@ -74,18 +75,13 @@ void on_xact(XactEvent event, void*) {
       break;
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT: {
+      // No allocation and no exception here: a std::bad_alloc in a commit callback could only
+      // end the process. The paths are built in fixed buffers; failures are counted.
       int failed = 0;
-      {
-        const std::string dir = keyring_dir();
-        for (const auto& p : g_pending) {
-          try {
-            cc::destroy_tenant_secret(dir, p.secret_id);
-          } catch (...) {
-            ++failed;
-          }
-        }
-        g_pending.clear();
-      }
+      const char* dir = keyring_dir();
+      for (const auto& p : g_pending)
+        if (!cc::destroy_tenant_secret_noexcept(dir, p.secret_id)) ++failed;
+      g_pending.clear();
       if (failed > 0)
         ereport(WARNING, (errmsg("%d shredded subject key file(s) could not be deleted from privacy.keyring_dir", failed),
                           errdetail("The keys are shredded in the database; copies of it taken before now can still "
@@ -103,7 +99,7 @@ void on_xact(XactEvent event, void*) {
   }
 }
 
-void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) noexcept {
   if (g_pending.empty()) return;
   const int level = GetCurrentTransactionNestLevel();
   if (event == SUBXACT_EVENT_ABORT_SUB) {
@@ -318,10 +314,31 @@ const SubjectKey* cache_subject(std::string_view tenant, const RawRows& rows) {
   return &g_subjects.insert_or_assign(std::move(key), std::move(k)).first->second;
 }
 
+// Counts a new subject key against privacy.max_subject_keys, in the creating transaction. The
+// counter row stays locked until the transaction ends, so concurrent creators in one tenant
+// queue behind it and the bound holds exactly. PV710 past the bound.
+void charge_subject_key(std::string_view tenant) {
+  const char* q =
+      "INSERT INTO privacy.subject_key_counts AS c (tenant_id, created) VALUES ($1, 1) "
+      "ON CONFLICT (tenant_id) DO UPDATE SET created = c.created + 1 WHERE c.created < $2 RETURNING created";
+  Oid types[2] = {TEXTOID, INT8OID};
+  Datum values[2];
+  values[0] = PointerGetDatum(make_text(tenant));
+  values[1] = Int64GetDatum(static_cast<int64>(g_max_subject_keys));
+  uint64 n = 0;
+  pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, nullptr, &n); });
+  if (n == 0)
+    throw core::Error("PV710", "subject key limit reached",
+                      "The tenant has created as many subject keys as privacy.max_subject_keys allows.",
+                      "A superuser can raise privacy.max_subject_keys; a subject's key is created by its first "
+                      "privacy.encrypt(value, subject).");
+}
+
 // Inserts the subject's key row: a live key, or (shredded) a row that only records the
 // shredding. A concurrent creator may win; our secret file is then deleted.
 // True when our row was inserted.
 bool insert_subject_row(std::string_view tenant, const std::string& digest, bool shredded) {
+  if (!shredded) charge_subject_key(tenant);
   const std::string ref = cc::new_secret_id();
   std::string secret_id, wrapped;
   std::optional<cc::SecretKey> secret;
@@ -439,7 +456,10 @@ std::uint64_t shred_subject_key(std::string_view tenant, std::string_view subjec
       g_xact_registered = true;
     }
     const int level = pg_call([] { return GetCurrentTransactionNestLevel(); });
-    g_pending.push_back({id, level});
+    PendingDestroy p{};
+    strlcpy(p.secret_id, id, sizeof p.secret_id);
+    p.level = level;
+    g_pending.push_back(p);
   }
   return static_cast<std::uint64_t>(rows.nrows);
 }
@@ -451,6 +471,11 @@ void crypto_init() {
       "database. Must be owned by the server's user, mode 0700, outside the data directory and its backups.",
       &g_keyring_dir, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
       [](const char*, void*) { g_cache_valid = false; }, nullptr);
+  DefineCustomIntVariable(
+      "privacy.max_subject_keys", "Most subject keys one tenant may create (privacy.encrypt(value, subject)).",
+      "Each subject key is a row and a file in privacy.keyring_dir; past the bound a new subject's first "
+      "encryption fails with PV710.",
+      &g_max_subject_keys, 100000, 1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   CacheRegisterRelcacheCallback(on_relcache, 0);
   // The cached keys own OpenSSL contexts: free them before exit(), whose atexit handlers run
   // OpenSSL's cleanup before this library's static destructors.

@@ -37,7 +37,24 @@ struct PendingError {
 };
 void capture_current_exception(PendingError& out) noexcept;
 [[noreturn]] void raise_pending(PendingError& err);
+
+// How many guarded() frames are live on this backend: code that may ereport outside pg_call()
+// (redact_engine(), SPI helpers) checks it and refuses to run inside one (in_guarded()).
+inline int g_guard_depth = 0;
+struct GuardDepth {
+  GuardDepth() noexcept { ++g_guard_depth; }
+  ~GuardDepth() { --g_guard_depth; }
+  GuardDepth(const GuardDepth&) = delete;
+  GuardDepth& operator=(const GuardDepth&) = delete;
+};
 }  // namespace detail
+
+// True inside guarded(): a Postgres error raised here without pg_call() would longjmp over C++
+// frames. Functions that must run before guarded() check it (see redact_engine()).
+inline bool in_guarded() noexcept { return detail::g_guard_depth > 0; }
+// Forgets guarded() frames that a bug let a longjmp skip; called when the transaction ends,
+// where no guarded() frame can be live.
+inline void reset_guard_depth() noexcept { detail::g_guard_depth = 0; }
 
 // Runs `f` (C++ work that returns a Datum, or void) and turns any exception it throws into
 // ereport(ERROR) only after every C++ frame of `f` has been unwound.
@@ -47,6 +64,7 @@ auto guarded(F&& f) -> decltype(f()) {
   detail::PendingError err;
   if constexpr (std::is_void_v<R>) {
     try {
+      detail::GuardDepth depth;
       std::forward<F>(f)();
       return;
     } catch (...) {
@@ -56,6 +74,7 @@ auto guarded(F&& f) -> decltype(f()) {
   } else {
     R result{};
     try {
+      detail::GuardDepth depth;
       result = std::forward<F>(f)();
       return result;
     } catch (...) {

@@ -1,5 +1,6 @@
 // Loads the redaction configuration (rules, allow-list, dictionaries) through SPI as the
-// extension owner, compiles it into one engine per backend, and drops it on invalidation.
+// extension owner, compiles it into one engine per backend, and drops it on invalidation; an
+// engine handed out stays alive until the statement that asked for it ends (pins).
 #include "pg/redact_engine.hpp"
 
 #include "pg/guard.hpp"
@@ -14,6 +15,7 @@
 
 extern "C" {
 #include "utils/inval.h"
+#include "utils/resowner.h"
 }
 
 namespace pgp {
@@ -26,13 +28,43 @@ namespace cr = core::redact;
 // use one backend at a time (one per transaction behind a pooler): a small LRU list suffices.
 struct CachedEngine {
   std::string tenant;
-  std::unique_ptr<cr::Engine> engine;
+  std::shared_ptr<const cr::Engine> engine;
   std::uint64_t last_used = 0;
 };
 constexpr std::size_t kMaxCachedEngines = 8;
 std::vector<CachedEngine> g_engines;
 std::uint64_t g_use_clock = 0;
 std::unique_ptr<cr::Engine> g_builtin_engine;  // built-ins only, for the log hook
+
+// Engines handed out by redact_engine(), pinned until the resource owner that was current then
+// is released (the end of the statement, subtransaction or transaction): a call that re-enters
+// (a trigger fired through SPI, a nested statement) may evict or invalidate the cache, and the
+// outer caller's reference must stay valid. Few entries: one per (resource owner, engine).
+struct Pin {
+  ResourceOwner owner;
+  std::shared_ptr<const cr::Engine> engine;
+};
+std::vector<Pin> g_pins;
+
+void pin(const std::shared_ptr<const cr::Engine>& e) {
+  ResourceOwner owner = CurrentResourceOwner;
+  if (!owner) return;  // outside a transaction: nothing runs that could re-enter
+  for (auto it = g_pins.rbegin(); it != g_pins.rend(); ++it)
+    if (it->owner == owner && it->engine == e) return;
+  guarded([&] { g_pins.push_back({owner, e}); });
+}
+
+// ResourceOwnerRelease() makes the owner being released current while it calls this. No
+// allocation, nothing that throws: dropping a pin only frees an engine nobody else holds.
+void on_resource_release(ResourceReleasePhase phase, bool, bool is_top_level, void*) noexcept {
+  if (phase != RESOURCE_RELEASE_AFTER_LOCKS) return;
+  const ResourceOwner owner = CurrentResourceOwner;
+  std::erase_if(g_pins, [owner](const Pin& p) { return p.owner == owner; });
+  if (is_top_level) {
+    g_pins.clear();
+    reset_guard_depth();  // no guarded() frame outlives its transaction
+  }
+}
 bool g_engine_valid = false;  // false: every cached engine is stale
 Oid g_config_relids[4] = {InvalidOid, InvalidOid, InvalidOid, InvalidOid};
 char* g_placeholder = nullptr;
@@ -123,12 +155,21 @@ std::unique_ptr<cr::Engine> build_engine(const RawConfig& raw) {
 }  // namespace
 
 const cr::Engine& redact_engine() {
+  // It may ereport (SPI): inside guarded() that error would longjmp over C++ frames. The rule is
+  // checked here, always: a violation is a clean error instead.
+  if (in_guarded())
+    throw core::Error("PV000", "internal error in pg_privacy", "redact_engine() was called inside guarded().",
+                      "This is a bug in pg_privacy; please report it.");
+  Assert(!in_guarded());
   const char* tenant = current_tenant_or_null();
-  if (CachedEngine* e = cached_engine(tenant)) return *e->engine;
+  if (CachedEngine* e = cached_engine(tenant)) {
+    pin(e->engine);
+    return *e->engine;
+  }
   RawConfig raw = load_raw_config(tenant);
   const char* const names[] = {"rules", "allow_list", "dictionaries", "dictionary_terms"};
   for (int i = 0; i < 4; ++i) g_config_relids[i] = privacy_relid(names[i]);
-  return *guarded([&] {
+  const CachedEngine* built = guarded([&] {
     if (!g_engine_valid) g_engines.clear();
     g_engine_valid = true;
     if (g_engines.size() >= kMaxCachedEngines) {
@@ -136,10 +177,16 @@ const cr::Engine& redact_engine() {
                                      [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
       g_engines.erase(oldest);
     }
-    g_engines.push_back({tenant ? tenant : "", build_engine(raw), ++g_use_clock});
-    return g_engines.back().engine.get();
+    g_engines.push_back({tenant ? tenant : "", std::shared_ptr<const cr::Engine>(build_engine(raw)), ++g_use_clock});
+    return &g_engines.back();
   });
+  pin(built->engine);
+  return *built->engine;
 }
+
+void redact_engine_invalidate() noexcept { g_engine_valid = false; }
+
+std::size_t redact_engine_pins() noexcept { return g_pins.size(); }
 
 const cr::Engine* redact_engine_if_ready() noexcept {
   if (CachedEngine* e = cached_engine(current_tenant_or_null())) return e->engine.get();
@@ -165,6 +212,7 @@ void redact_engine_init() {
       "A pattern over the budget is refused when the rule is written.", &g_rule_max_mem_kb, 8192,
       64, 65536, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
   CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
+  RegisterResourceReleaseCallback(on_resource_release, nullptr);
 }
 
 int rule_max_mem_bytes() { return g_rule_max_mem_kb * 1024; }

@@ -12,8 +12,16 @@ extern "C" {
 namespace pgp {
 
 // The engine for the current context (global rules, plus the current tenant's once tenancy
-// exists). May ereport (SPI): call it before entering guarded(), with no C++ objects alive.
+// exists). May ereport (SPI): call it before entering guarded(), with no C++ objects alive;
+// called inside guarded() it throws PV000 instead (checked on every call). The engine is pinned
+// until the current resource owner is released (the end of the statement at least), so a
+// re-entrant call that rebuilds or evicts the cache cannot free it under the caller.
 const core::redact::Engine& redact_engine();
+
+// For the boundary self-test: marks every cached engine stale (as a configuration change does)
+// and says how many engines are pinned now.
+void redact_engine_invalidate() noexcept;
+std::size_t redact_engine_pins() noexcept;
 
 // The engine if one is already compiled, else a built-ins-only engine; never touches the
 // catalog, never throws. For the emit_log_hook. Returns nullptr if even that is unavailable.

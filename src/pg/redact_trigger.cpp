@@ -1,5 +1,6 @@
 // Trigger functions of redaction: privacy.redact_trigger() (redacts named columns on write,
 // refuses BLOCK findings), rule validation at write time, and engine invalidation on change.
+#include "core/redact/secret_keys.hpp"
 #include "pg/convert.hpp"
 #include "pg/redact_engine.hpp"
 
@@ -45,7 +46,42 @@ Jsonb* redact_jsonb(const cr::Engine& eng, Jsonb* in, const cr::RedactOptions& o
   JsonbIterator* it = pg_call([&] { return JsonbIteratorInit(&in->root); });
   JsonbValue v;
   JsonbIteratorToken tok;
+  // A value under a secret-named key ("password", "api_key", ...: core/redact/secret_keys.hpp)
+  // is replaced whole, whatever it looks like: a string or a number by the SECRET placeholder, an
+  // object or array (skipped to its end) too. Booleans and nulls carry no secret and stay.
+  bool secret_value = false;
+  int skip_depth = 0;
+  JsonbValue secret;
+  secret.type = jbvString;
+  secret.val.string.val = nullptr;
+  auto push_secret = [&] {
+    if (!secret.val.string.val) {
+      const std::string ph = cr::secret_placeholder(opts.placeholder);
+      secret.val.string.val = make_cstring(ph);
+      secret.val.string.len = static_cast<int>(ph.size());
+    }
+    stats_count(std::vector<std::string_view>{cr::kSecretKeyType});
+    result = pg_call([&] { return pushJsonbValue(&state, WJB_VALUE, &secret); });
+  };
   while ((tok = pg_call([&] { return JsonbIteratorNext(&it, &v, false); })) != WJB_DONE) {
+    if (skip_depth > 0) {
+      if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT) ++skip_depth;
+      if ((tok == WJB_END_ARRAY || tok == WJB_END_OBJECT) && --skip_depth == 0) push_secret();
+      continue;
+    }
+    if (tok == WJB_KEY) {
+      secret_value = cr::is_secret_key(std::string_view(v.val.string.val, v.val.string.len));
+    } else if (secret_value) {
+      secret_value = false;
+      if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT) {
+        skip_depth = 1;
+        continue;
+      }
+      if (tok == WJB_VALUE && (v.type == jbvString || v.type == jbvNumeric)) {
+        push_secret();
+        continue;
+      }
+    }
     if ((tok == WJB_VALUE || tok == WJB_ELEM) && v.type == jbvString) {
       const std::string out =
           redact_checked(eng, std::string_view(v.val.string.val, v.val.string.len), opts, blocked_type);

@@ -2,6 +2,7 @@
 // kind of failure through pgp::guarded() so the test suites can check SQLSTATEs and destructors.
 #include "core/common.hpp"
 #include "pg/guard.hpp"
+#include "pg/redact_engine.hpp"
 
 #include <atomic>
 #include <new>
@@ -21,8 +22,26 @@ struct Probe {
 };
 }  // namespace
 
+// A re-entrant rebuild of the redaction engine (what a trigger fired through SPI can cause)
+// while an outer caller still holds the previous engine: the outer engine must stay usable.
+// Raises PV000 unless the first engine is still pinned and still finds the email.
+static void engine_reentrant() {
+  const pgp::core::redact::Engine& outer = pgp::redact_engine();
+  pgp::redact_engine_invalidate();
+  const pgp::core::redact::Engine& inner = pgp::redact_engine();  // rebuilds: the cache drops `outer`
+  const std::size_t pins = pgp::redact_engine_pins();
+  pgp::guarded([&] {
+    if (&outer == &inner || pins < 2 || outer.detect("write to ana@example.com").size() != 1)
+      throw pgp::core::Error("PV000", "selftest: the outer engine was not kept alive");
+  });
+}
+
 Datum pgp_selftest_raise(PG_FUNCTION_ARGS) {
   const std::string kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  if (kind == "engine_reentrant") {
+    engine_reentrant();
+    PG_RETURN_VOID();
+  }
   pgp::guarded([&] {
     Probe probe;
     if (kind == "core_error")
@@ -34,9 +53,10 @@ Datum pgp_selftest_raise(PG_FUNCTION_ARGS) {
       // A real Postgres error (division by zero, 22012) raised inside C++ code.
       pgp::pg_call([] { return DirectFunctionCall2(int4div, Int32GetDatum(1), Int32GetDatum(0)); });
     }
+    if (kind == "engine_in_guard") (void)pgp::redact_engine();  // breaks the rule: must be refused
     if (kind == "none") return;
     throw pgp::core::Error("22023", "unknown selftest kind", {},
-                           "Use core_error, std_exception, bad_alloc, unknown, pg_error or none.");
+                           "Use core_error, std_exception, bad_alloc, unknown, pg_error, engine_in_guard, engine_reentrant or none.");
   });
   PG_RETURN_VOID();
 }

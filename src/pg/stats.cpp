@@ -1,6 +1,8 @@
 // Finding statistics in shared memory: a count per tenant and entity type across all backends
-// since the last reset, for monitoring (privacy.findings). Needs shared_preload_libraries.
+// since the last reset, for monitoring (privacy.findings, scoped to the reader's tenant). Needs
+// shared_preload_libraries.
 #include "pg/guard.hpp"
+#include "pg/privilege.hpp"
 #include "pg/redact_engine.hpp"
 #include "pg/tenancy.hpp"
 
@@ -15,6 +17,7 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/acl.h"
 #include "utils/timestamp.h"
 }
 
@@ -130,14 +133,28 @@ void stats_count(const std::vector<std::string_view>& types) noexcept {
 
 }  // namespace pgp
 
+// Who sees every tenant's counts: superusers, the extension's owner (and its members) and
+// privacy_auditor. Everyone else sees the counts of their verified tenant only, and nothing
+// without a verified context (counts made without a tenant can come from anyone's text).
+static bool sees_every_tenant() {
+  const Oid uid = GetUserId();
+  if (superuser_arg(uid) || has_privs_of_role(uid, pgp::privacy_schema_owner())) return true;
+  const Oid auditor = get_role_oid("privacy_auditor", true);
+  return OidIsValid(auditor) && has_privs_of_role(uid, auditor);
+}
+
 Datum pgp_finding_stats(PG_FUNCTION_ARGS) {
   pgp::require_preload("privacy.finding_stats()");
+  const bool all = sees_every_tenant();
+  const char* tenant = pgp::current_tenant_or_null();
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  if (!all && !tenant) return (Datum)0;
   uint32 n = pg_atomic_read_u32(&g_stats->nslots);
   pg_read_barrier();
   for (uint32 i = 0; i < n; ++i) {
     StatsSlot& slot = g_stats->slots[i];
+    if (!all && strcmp(slot.tenant, tenant) != 0) continue;
     Datum values[4] = {slot.tenant[0] ? CStringGetTextDatum(slot.tenant) : (Datum)0,
                        CStringGetTextDatum(slot.type),
                        Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&slot.count))),

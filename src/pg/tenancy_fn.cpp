@@ -18,6 +18,7 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/portal.h"
 #include "utils/array.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -69,13 +70,19 @@ bool context_valid() noexcept {
   return true;
 }
 
-void on_xact(XactEvent event, void*) {
+// Names of the holdable cursors declared in this transaction (in TopTransactionContext, gone
+// with it): a verified context may not be set while one of them is open, since the rows it
+// persists at COMMIT would be read under that context and outlive it.
+List* g_hold_cursors = NIL;
+
+void on_xact(XactEvent event, void*) noexcept {
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_COMMIT:
     case XACT_EVENT_PARALLEL_ABORT:
     case XACT_EVENT_PREPARE:
+      g_hold_cursors = NIL;
       if (!g_ctx.session_scope) clear_context();
       break;
     default:
@@ -85,23 +92,55 @@ void on_xact(XactEvent event, void*) {
 
 // A context set inside a subtransaction that rolls back is dropped: fail closed rather than
 // keep an identity the application has rolled back.
-void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) noexcept {
   if (event == SUBXACT_EVENT_ABORT_SUB && g_ctx.set && g_ctx.nest_level >= GetCurrentTransactionNestLevel())
     clear_context();
 }
 
 ProcessUtility_hook_type g_prev_utility = nullptr;
 
+// A holdable cursor outlives its transaction: COMMIT runs its query to the end and keeps the
+// rows for whoever uses the connection next (a pooled client). Declared under a verified context,
+// those rows would be the tenant's, read without a context after it: refused (PV216).
+void check_holdable_cursor(const DeclareCursorStmt* dc) {
+  if (!(dc->options & CURSOR_OPT_HOLD)) return;
+  if (context_valid())
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '2', '1', '6')),
+                    errmsg("a holdable cursor cannot be declared while a tenant context is set"),
+                    errdetail("Its rows would outlive the transaction and the context they were read under."),
+                    errhint("Declare the cursor WITHOUT HOLD and read it before COMMIT.")));
+  MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+  g_hold_cursors = lappend(g_hold_cursors, pstrdup(dc->portalname));
+  MemoryContextSwitchTo(old);
+}
+
+// Refuses a context while a holdable cursor declared in this transaction is still open: its
+// query runs at COMMIT, under the context (PV216).
+void check_no_holdable_cursor() {
+  ListCell* lc;
+  foreach (lc, g_hold_cursors) {
+    const Portal p = GetPortalByName(static_cast<const char*>(lfirst(lc)));
+    if (p != nullptr && (p->cursorOptions & CURSOR_OPT_HOLD))
+      ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '2', '1', '6')),
+                      errmsg("a tenant context cannot be set while a holdable cursor of this transaction is open"),
+                      errdetail("The cursor's rows would be read under the context and outlive it."),
+                      errhint("Close the cursor first, or declare it WITHOUT HOLD.")));
+  }
+}
+
 void utility_hook(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
                   ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
   Node* stmt = pstmt->utilityStmt;
   if (stmt && IsA(stmt, DiscardStmt) && reinterpret_cast<DiscardStmt*>(stmt)->target == DISCARD_ALL)
     clear_context();
+  if (stmt && IsA(stmt, DeclareCursorStmt)) check_holdable_cursor(reinterpret_cast<DeclareCursorStmt*>(stmt));
   if (g_prev_utility)
     g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
   else
     standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
 }
+
+bool g_session_tokens = false;  // privacy.authenticate_session_scope
 
 bool parse_scope(const char* scope) {
   if (strcmp(scope, "transaction") == 0) return false;
@@ -200,6 +239,11 @@ void tenancy_init() {
   DefineCustomIntVariable("privacy.jwt_max_token_bytes", "Longest token privacy.authenticate() accepts.",
                           nullptr, &g_max_token_bytes, 8192, 256, 65536, PGC_SUSET, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomBoolVariable(
+      "privacy.authenticate_session_scope", "Lets privacy.authenticate(token, 'session') keep a context after COMMIT.",
+      "Off by default: behind a transaction-mode pooler a session context would serve the next client of the "
+      "connection. Turn it on only where each database session belongs to one end user.",
+      &g_session_tokens, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);
   CacheRegisterRelcacheCallback(on_relcache, 0);
@@ -213,6 +257,13 @@ void tenancy_init() {
 Datum pgp_authenticate(PG_FUNCTION_ARGS) {
   text* token = PG_GETARG_TEXT_PP(0);
   const bool session_scope = parse_scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+  if (session_scope && !g_session_tokens)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("session-scoped authentication is turned off"),
+                    errdetail("A session context would outlive the transaction; behind a pooler it serves the "
+                              "connection's next client."),
+                    errhint("Authenticate in each transaction (the default scope), or have a superuser set "
+                            "privacy.authenticate_session_scope = on where sessions are not pooled.")));
+  check_no_holdable_cursor();
   ensure_keys_loaded();
   const std::int64_t now = static_cast<std::int64_t>(timestamptz_to_time_t(GetCurrentTimestamp()));
   const int nest = GetCurrentTransactionNestLevel();
@@ -267,6 +318,7 @@ Datum pgp_set_context(PG_FUNCTION_ARGS) {
     deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &roles, &role_nulls, &nroles);
   const char* region = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
   const bool session_scope = parse_scope(PG_ARGISNULL(4) ? "transaction" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+  check_no_holdable_cursor();
   const int nest = GetCurrentTransactionNestLevel();
   clear_context();
   pgp::guarded([&] {

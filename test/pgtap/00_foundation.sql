@@ -1,7 +1,7 @@
 -- Behaviour of the foundation: the schema and its functions, privileges, and the C++/Postgres
 -- boundary (SQLSTATEs, destructors run when a Postgres error crosses C++ frames).
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_schema('privacy');
 SELECT has_function('privacy', 'version', ARRAY[]::text[]);
@@ -26,6 +26,10 @@ CREATE TEMP TABLE before_count AS SELECT privacy._selftest_destructor_count() AS
 SELECT throws_ok($$SELECT privacy._selftest_raise('pg_error')$$, '22012');
 SELECT is(privacy._selftest_destructor_count() - (SELECT n FROM before_count), 1::bigint,
           'a Postgres error under pg_call still runs the C++ destructors');
+SELECT throws_ok($$SELECT privacy._selftest_raise('engine_in_guard')$$, 'PV000', 'internal error in pg_privacy',
+                 'redact_engine() called inside guarded() is refused with an error, not a longjmp over C++ frames');
+SELECT lives_ok($$SELECT privacy._selftest_raise('engine_reentrant')$$,
+                'an engine rebuilt by a re-entrant call leaves the outer caller''s engine alive (pinned)');
 SELECT lives_ok($$SELECT privacy._selftest_raise('none')$$, 'the backend keeps working after errors');
 
 SELECT function_privs_are('privacy', '_selftest_raise', ARRAY['text'], 'public', ARRAY[]::text[],

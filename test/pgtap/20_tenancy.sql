@@ -102,6 +102,7 @@ SET ROLE tsuite_app;
 SELECT throws_ok(format('SELECT privacy.authenticate(%L)', :'other_aud'), 'PV208', NULL, 'wrong issuer');
 RESET ROLE;
 RESET privacy.jwt_issuer;
+SET privacy.authenticate_session_scope = on;  -- a superuser's choice: the session-scope test below
 SET ROLE tsuite_app;
 
 -- 4. A verified tenant sees and writes only its own rows.
@@ -190,6 +191,7 @@ RESET plan_cache_mode;
 
 -- 8. Trusted middleware.
 RESET ROLE;
+RESET privacy.authenticate_session_scope;
 CREATE ROLE tsuite_mw IN ROLE privacy_middleware;
 SET ROLE tsuite_mw;
 BEGIN;

@@ -9,6 +9,8 @@ use Test::More;
 use PgPrivacyTest qw(protected_node);
 
 my ($node, $token) = protected_node('tenancy', 'SELECT, INSERT');
+# Session-scoped authentication is off by default; a superuser turns it on for this role.
+$node->safe_psql('postgres', 'ALTER ROLE app SET privacy.authenticate_session_scope = on');
 
 is($node->safe_psql('postgres', "SELECT privacy.authenticate('$token', 'session'); SELECT count(*) FROM msgs",
 	extra_params => ['-U', 'app']), "acme\n1", 'with a token the application sees its tenant');

@@ -80,6 +80,21 @@ TEST(TenantSecret, destroyed_secret_cannot_unwrap_even_with_the_master_key) {
             ss::kWrappedKeyRefused);
 }
 
+TEST(TenantSecret, noexcept_destroy_deletes_and_refuses_bad_ids) {
+  TempDir d;
+  const std::string id = new_secret_id();
+  create_tenant_secret(d.path, id);
+  EXPECT_FALSE(destroy_tenant_secret_noexcept(d.path.c_str(), "../../etc/passwd"));
+  EXPECT_FALSE(destroy_tenant_secret_noexcept(d.path.c_str(), (id + "0").c_str()));
+  EXPECT_FALSE(destroy_tenant_secret_noexcept("relative/dir", id.c_str()));
+  EXPECT_FALSE(destroy_tenant_secret_noexcept(nullptr, id.c_str()));
+  EXPECT_FALSE(destroy_tenant_secret_noexcept((std::string("/") + std::string(5000, 'a')).c_str(), id.c_str()));
+  EXPECT_TRUE(read_tenant_secret(d.path, id).has_value());
+  EXPECT_TRUE(destroy_tenant_secret_noexcept(d.path.c_str(), id.c_str()));
+  EXPECT_FALSE(read_tenant_secret(d.path, id).has_value());
+  EXPECT_TRUE(destroy_tenant_secret_noexcept(d.path.c_str(), id.c_str()));  // already gone
+}
+
 TEST(TenantKek, depends_on_master_tenant_and_secret) {
   const SecretKey m1 = SecretKey::random(), m2 = SecretKey::random(), s = SecretKey::random();
   EXPECT_TRUE(derive_tenant_kek(m1, "acme", &s) == derive_tenant_kek(m1, "acme", &s));

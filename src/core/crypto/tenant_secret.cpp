@@ -153,4 +153,24 @@ bool destroy_tenant_secret(const std::string& dir, std::string_view secret_id) {
   return true;
 }
 
+bool destroy_tenant_secret_noexcept(const char* dir, const char* secret_id) noexcept {
+  if (!dir || dir[0] != '/' || !secret_id) return false;
+  char path[4096];
+  const std::size_t dlen = std::strlen(dir), ilen = std::strlen(secret_id);
+  if (ilen != 32 || dlen + 1 + ilen + 4 + 1 > sizeof path) return false;
+  for (std::size_t i = 0; i < ilen; ++i)
+    if (!((secret_id[i] >= '0' && secret_id[i] <= '9') || (secret_id[i] >= 'a' && secret_id[i] <= 'f'))) return false;
+  std::memcpy(path, dir, dlen);
+  path[dlen] = '/';
+  std::memcpy(path + dlen + 1, secret_id, ilen);
+  std::memcpy(path + dlen + 1 + ilen, ".key", 5);
+  if (unlink(path) != 0 && errno != ENOENT) return false;
+  const int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d >= 0) {
+    (void)fsync(d);
+    close(d);
+  }
+  return true;
+}
+
 }  // namespace pgp::core::crypto

@@ -37,4 +37,9 @@ SecretKey create_tenant_secret(const std::string& dir, std::string_view secret_i
 // Deletes the secret's file (and fsyncs the directory). True if a file was deleted.
 bool destroy_tenant_secret(const std::string& dir, std::string_view secret_id);
 
+// The same for code that must neither allocate nor throw (a transaction's commit callback): the
+// path is built in a fixed buffer. False when the id is not 32 lowercase hex digits, the path is
+// too long or the file cannot be deleted; true when it is gone (deleted now, or already absent).
+bool destroy_tenant_secret_noexcept(const char* dir, const char* secret_id) noexcept;
+
 }  // namespace pgp::core::crypto

@@ -35,6 +35,18 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.tenant_keys', '');
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.tenant_keys
   FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();
 
+-- How many subject keys each tenant has created: privacy.encrypt(value, subject) refuses a new
+-- one past privacy.max_subject_keys (PV710). Incremented in the transaction that creates the
+-- key, so a rolled-back creation is not counted; the row lock makes the check exact.
+CREATE TABLE privacy.subject_key_counts (
+  tenant_id text PRIMARY KEY,
+  created   bigint NOT NULL CHECK (created >= 0)
+);
+COMMENT ON TABLE privacy.subject_key_counts IS
+  'subject keys created per tenant, for the privacy.max_subject_keys bound; readable by the extension owner only';
+REVOKE ALL ON privacy.subject_key_counts FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy.subject_key_counts', '');
+
 CREATE FUNCTION privacy.encrypt(plaintext text) RETURNS bytea
   AS 'MODULE_PATHNAME', 'pgp_encrypt_text' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.encrypt(text) IS
