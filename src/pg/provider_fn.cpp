@@ -14,6 +14,7 @@
 #include "pg/owner_spi.hpp"
 #include "pg/provider_limits.hpp"
 #include "pg/redact_engine.hpp"
+#include "pg/secret_log.hpp"
 #include "pg/tenancy.hpp"
 
 #include <chrono>
@@ -428,6 +429,7 @@ Datum pgp_provider_call_many(PG_FUNCTION_ARGS) {
 // privacy._provider_wrap_key(name, dialect, base_url, api_key) RETURNS bytea: validates the
 // dialect, URL and key shape (PV608) and wraps the key under the master key.
 Datum pgp_provider_wrap_key(PG_FUNCTION_ARGS) {
+  pgp::mark_secret_statement();  // register_provider's API key: keep its statement out of the log
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
     refuse(ss::kInvalidProvider, "provider name, dialect and base URL must not be null", nullptr, nullptr);
   const char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -463,6 +465,7 @@ Datum pgp_provider_master_key_id(PG_FUNCTION_ARGS) {
 
 // privacy._provider_read_key_file(path): the first line of a server-side file, superuser only.
 Datum pgp_provider_read_key_file(PG_FUNCTION_ARGS) {
+  pgp::mark_secret_statement();
   if (!superuser())
     ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("only a superuser may read an API key file")));
   const char* path = text_to_cstring(PG_GETARG_TEXT_PP(0));

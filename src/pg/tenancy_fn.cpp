@@ -5,6 +5,7 @@
 #include "core/crypto/jwt.hpp"
 #include "pg/convert.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/secret_log.hpp"
 #include "pg/tenancy.hpp"
 
 #include <ctime>
@@ -255,6 +256,7 @@ void tenancy_init() {
 
 // privacy.authenticate(token text, scope text DEFAULT 'transaction') RETURNS jsonb
 Datum pgp_authenticate(PG_FUNCTION_ARGS) {
+  pgp::mark_secret_statement();  // the token is a bearer credential: keep it out of the log
   text* token = PG_GETARG_TEXT_PP(0);
   const bool session_scope = parse_scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
   if (session_scope && !g_session_tokens)
@@ -366,6 +368,7 @@ Datum pgp_current_roles(PG_FUNCTION_ARGS) {
 
 // privacy._validate_signing_key(alg text, key text): PV214 unless the key is usable.
 Datum pgp_validate_signing_key(PG_FUNCTION_ARGS) {
+  pgp::mark_secret_statement();  // add_signing_key's key: keep its statement out of the log
   const char* alg_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   text* key = PG_GETARG_TEXT_PP(1);
   pgp::guarded([&] {
@@ -382,6 +385,7 @@ Datum pgp_validate_signing_key(PG_FUNCTION_ARGS) {
 // tests, the demo and issuers that live in the database; not granted to PUBLIC.
 PGP_FUNCTION(pgp_sign_token)
 Datum pgp_sign_token(PG_FUNCTION_ARGS) {
+  pgp::mark_secret_statement();  // the signing key, and the token it returns
   Jsonb* jb = PG_GETARG_JSONB_P(0);
   const char* payload = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
   const char* kid = text_to_cstring(PG_GETARG_TEXT_PP(1));
