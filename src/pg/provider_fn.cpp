@@ -72,6 +72,7 @@ struct ProviderRow {
   int timeout_ms;
   int max_retries;
   const char* wrapped_hex;  // NULL without a key
+  const char* allowed_models_json;  // a JSON array of the other models a request may name
 };
 
 struct CallSetup {
@@ -105,7 +106,8 @@ void load_setup(const char* provider_name, CallSetup* out) {
   const char* qtenant = quote_literal_cstr(tenant);
   const char* queries[3] = {
       psprintf("SELECT dialect, base_url, model, region, connect_timeout_ms, timeout_ms, max_retries, "
-               "enabled, encode(api_key_wrapped, 'hex') FROM privacy.providers WHERE name = %s",
+               "enabled, encode(api_key_wrapped, 'hex'), array_to_json(allowed_models) "
+               "FROM privacy.providers WHERE name = %s",
                qname),
       psprintf("SELECT region, ai_opt_in, allow_region_transfer FROM privacy.tenants WHERE tenant_id = %s",
                qtenant),
@@ -122,7 +124,7 @@ void load_setup(const char* provider_name, CallSetup* out) {
   if (p.at(0, 7)[0] != 't') refuse(ss::kProviderDisabled, "provider is disabled", nullptr, nullptr);
   out->provider = {pstrdup(provider_name), p.at(0, 0), p.at(0, 1), p.at(0, 2), p.at(0, 3),
                    int_or(p.at(0, 4), 5000), int_or(p.at(0, 5), 60000), int_or(p.at(0, 6), 2),
-                   p.at(0, 8)};
+                   p.at(0, 8), p.at(0, 9) ? p.at(0, 9) : "[]"};
 
   // Step 1: opt-in. A tenant that is not listed has not opted in.
   if (rows[1].nrows == 0 || rows[1].at(0, 1)[0] != 't')
@@ -213,6 +215,8 @@ Outgoing outgoing(const char* request_json, const CallSetup& s, const Prepared& 
   cp::TranslateOptions t;
   t.model = s.provider.model;
   t.default_max_tokens = g_default_max_tokens;
+  for (const json& m : json::parse(s.provider.allowed_models_json))
+    if (m.is_string()) t.allowed_models.push_back(m.get<std::string>());
   out.body = cp::to_wire(prep.dialect, req, t).dump();
   return out;
 }

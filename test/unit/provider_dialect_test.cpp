@@ -106,7 +106,8 @@ TEST(ProviderDialect, limits_bound_message_count_and_content_size) {
 }
 
 TEST(ProviderDialect, openai_body_is_golden) {
-  const json body = to_wire(Dialect::OpenAI, parse_request(std::string_view(kFull)), {"default-model"});
+  const json body =
+      to_wire(Dialect::OpenAI, parse_request(std::string_view(kFull)), {"default-model", 1024, {"gpt-4o-mini"}});
   EXPECT_EQ(body, json::parse(R"({
     "model": "gpt-4o-mini",
     "messages": [
@@ -141,7 +142,7 @@ TEST(ProviderDialect, openai_compatible_body_uses_max_tokens_and_no_developer_ro
 TEST(ProviderDialect, anthropic_body_is_golden) {
   ChatRequest r = parse_request(std::string_view(kFull));
   r.model = "claude-3-5-haiku-latest";
-  const json body = to_wire(Dialect::Anthropic, r, {"ignored"});
+  const json body = to_wire(Dialect::Anthropic, r, {"ignored", 1024, {"claude-3-5-haiku-latest"}});
   EXPECT_EQ(body, json::parse(R"({
     "model": "claude-3-5-haiku-latest",
     "max_tokens": 200,
@@ -172,6 +173,23 @@ TEST(ProviderDialect, anthropic_defaults_max_tokens_and_refuses_what_it_lacks) {
   EXPECT_THROW(to_wire(Dialect::OpenAI, parse_request(std::string_view(
                    R"({"messages":[{"role":"user","content":"hi"}]})")), {""}),
                Error);  // no model anywhere
+}
+
+TEST(ProviderDialect, a_model_the_provider_does_not_allow_is_refused) {
+  ChatRequest r = parse_request(std::string_view(R"({"messages":[{"role":"user","content":"hi"}],"model":"gpt-evil"})"));
+  try {
+    to_wire(Dialect::OpenAI, r, {"gpt-4o-mini", 1024, {"gpt-4o"}});
+    FAIL() << "a model outside the allow-list was sent";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.sqlstate(), ss::kInvalidRequest);
+    EXPECT_EQ((std::string(e.what()) + e.detail()).find("gpt-evil"), std::string::npos);  // never the value
+  }
+  r.model = "gpt-4o";  // allowed
+  EXPECT_EQ(to_wire(Dialect::OpenAI, r, {"gpt-4o-mini", 1024, {"gpt-4o"}})["model"], "gpt-4o");
+  r.model = "gpt-4o-mini";  // the registered model itself
+  EXPECT_EQ(to_wire(Dialect::OpenAI, r, {"gpt-4o-mini"})["model"], "gpt-4o-mini");
+  r.model.reset();  // none named: the registered one
+  EXPECT_EQ(to_wire(Dialect::Anthropic, r, {"claude", 10})["model"], "claude");
 }
 
 TEST(ProviderDialect, request_url_joins_base_and_path) {

@@ -61,6 +61,17 @@ TEST(ProviderRedaction, block_findings_are_reported_by_type_never_by_value) {
   EXPECT_EQ((std::string(e.what()) + e.detail() + e.hint()).find("1234"), std::string::npos);
 }
 
+TEST(ProviderRedaction, stop_sequences_are_redacted_and_blocked_like_messages) {
+  ChatRequest r = request({{"user", "hello"}});
+  r.stop = {"END", "mail jane.doe@example.com", "PROJECT-9876"};
+  const RedactionReport report = redact_request(r, engine());
+  EXPECT_EQ(r.stop[0], "END");
+  EXPECT_EQ(r.stop[1], "mail [EMAIL_REDACTED]");
+  EXPECT_EQ(r.stop[2].find("9876"), std::string::npos);
+  EXPECT_EQ(report.counts.at("EMAIL"), 1);
+  EXPECT_EQ(report.blocked_types, std::set<std::string>{"PROJECT_CODE"});
+}
+
 TEST(ProviderRedaction, clean_messages_are_left_as_they_are) {
   ChatRequest r = request({{"user", "What is the capital of France?"}});
   EXPECT_TRUE(redact_request(r, engine()).counts.empty());

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace pgp::core::provider {
@@ -209,6 +210,11 @@ ChatRequest parse_request(std::string_view request_json, const RequestLimits& li
 }
 
 json to_wire(Dialect d, const ChatRequest& request, const TranslateOptions& options) {
+  if (request.model && *request.model != options.model &&
+      std::find(options.allowed_models.begin(), options.allowed_models.end(), *request.model) ==
+          options.allowed_models.end())
+    invalid("request member \"model\" names a model this provider does not allow",
+            "Omit \"model\" to use the provider's registered model, or name one of its allowed_models.");
   const std::string& model = request.model ? *request.model : options.model;
   if (model.empty()) invalid("request names no model", "Set the provider's model or \"model\".");
   if (d == Dialect::Anthropic) return anthropic_body(request, model, options.default_max_tokens);

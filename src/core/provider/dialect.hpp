@@ -33,7 +33,7 @@ struct Message {
 // A request that passed parse_request(): every member checked for type and range.
 struct ChatRequest {
   std::vector<Message> messages;
-  std::optional<std::string> model;  // overrides the provider's model when present
+  std::optional<std::string> model;  // the provider's model or one it allows (to_wire checks)
   std::optional<double> temperature;  // 0..2 (0..1 for anthropic)
   std::optional<double> top_p;        // 0..1
   std::optional<double> presence_penalty, frequency_penalty;  // -2..2, OpenAI dialects only
@@ -60,11 +60,16 @@ ChatRequest parse_request(std::string_view request_json, const RequestLimits& li
 struct TranslateOptions {
   std::string model;                        // the provider's model, unless the request names one
   std::int64_t default_max_tokens = 1024;   // anthropic requires max_tokens
+  // Other models a request may name (the provider's allowed_models); any other is refused.
+  std::vector<std::string> allowed_models = {};
 };
 
-// The JSON body for the dialect. Anthropic: system and developer messages are joined (blank line
-// between) into the top-level "system", stop becomes stop_sequences, max_tokens is defaulted;
-// parameters it lacks (seed, penalties) and a temperature over 1 are refused (kInvalidRequest).
+// The JSON body for the dialect. The model is the provider's, or the request's when it is the
+// provider's or one of allowed_models; any other is refused (kInvalidRequest), so an application
+// cannot send the data to a model the provider was not registered for. Anthropic: system and
+// developer messages are joined (blank line between) into the top-level "system", stop becomes
+// stop_sequences, max_tokens is defaulted; parameters it lacks (seed, penalties) and a
+// temperature over 1 are refused (kInvalidRequest).
 nlohmann::json to_wire(Dialect d, const ChatRequest& request, const TranslateOptions& options);
 
 // base_url + the dialect's path; a base URL that already ends in "/v1" is not given another.

@@ -32,6 +32,9 @@ RedactionReport redact_request(ChatRequest& request, const redact::Engine& engin
                                const redact::RedactOptions& options) {
   RedactionReport report;
   for (Message& m : request.messages) redact_text(m.content, engine, options, report);
+  // Stop sequences are text the application chose, sent as they are: they go through the same
+  // redaction (and the same BLOCK refusal), so that no string leaves unredacted.
+  for (std::string& s : request.stop) redact_text(s, engine, options, report);
   return report;
 }
 

@@ -18,8 +18,9 @@ struct RedactionReport {
   std::set<std::string> blocked_types;         // entity types found whose action is BLOCK
 };
 
-// Replaces, in place, each message's content by the engine's output (REDACT and BLOCK findings
-// become the placeholder, MASK is masked). The caller must refuse the call when
+// Replaces, in place, each message's content and each stop sequence by the engine's output
+// (REDACT and BLOCK findings become the placeholder, MASK is masked): every string the request
+// sends passes through here, or is a fixed value (role) or an allow-listed one (model). The caller must refuse the call when
 // blocked_types is not empty (blocked_error()): the redacted request is then not to be sent.
 RedactionReport redact_request(ChatRequest& request, const redact::Engine& engine,
                                const redact::RedactOptions& options = {});

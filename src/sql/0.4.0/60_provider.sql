@@ -6,6 +6,9 @@ CREATE TABLE privacy.providers (
   dialect             text NOT NULL CHECK (dialect IN ('openai', 'anthropic', 'openai-compatible')),
   base_url            text NOT NULL CHECK (base_url ~ '^https?://[^[:space:]]+$'),
   model               text NOT NULL CHECK (length(model) BETWEEN 1 AND 200),
+  -- Other models a request may name ("model"); any other is refused (PV601).
+  allowed_models      text[] NOT NULL DEFAULT '{}'
+                      CHECK (array_position(allowed_models, NULL) IS NULL AND cardinality(allowed_models) <= 64),
   region              text NOT NULL CHECK (length(region) BETWEEN 1 AND 100),
   connect_timeout_ms  integer NOT NULL DEFAULT 5000 CHECK (connect_timeout_ms BETWEEN 1 AND 600000),
   timeout_ms          integer NOT NULL DEFAULT 60000 CHECK (timeout_ms BETWEEN 1 AND 3600000),
@@ -26,7 +29,7 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.providers', '');
 
 -- For DBAs and monitoring: everything but the wrapped key.
 CREATE VIEW privacy.provider_list AS
-SELECT name, dialect, base_url, model, region, connect_timeout_ms, timeout_ms, max_retries,
+SELECT name, dialect, base_url, model, allowed_models, region, connect_timeout_ms, timeout_ms, max_retries,
        zero_data_retention, enabled, api_key_wrapped IS NOT NULL AS has_api_key, master_key_id,
        created_at
   FROM privacy.providers;
@@ -62,7 +65,7 @@ CREATE FUNCTION privacy.register_provider(name text, dialect text, base_url text
     region text, api_key text DEFAULT NULL, connect_timeout_ms integer DEFAULT 5000,
     timeout_ms integer DEFAULT 60000, max_retries integer DEFAULT 2,
     zero_data_retention boolean DEFAULT false, enabled boolean DEFAULT true,
-    api_key_file text DEFAULT NULL) RETURNS void
+    api_key_file text DEFAULT NULL, allowed_models text[] DEFAULT '{}') RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key text := register_provider.api_key;
@@ -74,6 +77,12 @@ BEGIN
   END IF;
   IF register_provider.model IS NULL OR length(register_provider.model) NOT BETWEEN 1 AND 200 THEN
     RAISE EXCEPTION 'invalid provider model' USING ERRCODE = 'PV608';
+  END IF;
+  IF register_provider.allowed_models IS NULL OR array_position(register_provider.allowed_models, NULL) IS NOT NULL
+     OR cardinality(register_provider.allowed_models) > 64
+     OR EXISTS (SELECT FROM unnest(register_provider.allowed_models) m WHERE length(m) NOT BETWEEN 1 AND 200) THEN
+    RAISE EXCEPTION 'invalid allowed models'
+      USING ERRCODE = 'PV608', HINT = 'allowed_models lists at most 64 model names of 1 to 200 characters.';
   END IF;
   IF register_provider.region IS NULL OR length(register_provider.region) NOT BETWEEN 1 AND 100 THEN
     RAISE EXCEPTION 'invalid provider region'
@@ -95,26 +104,28 @@ BEGIN
   wrapped := privacy._provider_wrap_key(register_provider.name, register_provider.dialect,
                                         register_provider.base_url, key);
   key := NULL;
-  INSERT INTO privacy.providers AS p (name, dialect, base_url, model, region, connect_timeout_ms,
+  INSERT INTO privacy.providers AS p (name, dialect, base_url, model, allowed_models, region, connect_timeout_ms,
          timeout_ms, max_retries, zero_data_retention, enabled, api_key_wrapped, master_key_id)
   VALUES (register_provider.name, register_provider.dialect, register_provider.base_url,
-          register_provider.model, register_provider.region, register_provider.connect_timeout_ms,
+          register_provider.model, register_provider.allowed_models, register_provider.region,
+          register_provider.connect_timeout_ms,
           register_provider.timeout_ms, register_provider.max_retries,
           coalesce(register_provider.zero_data_retention, false),
           coalesce(register_provider.enabled, true), wrapped,
           CASE WHEN wrapped IS NOT NULL THEN privacy._provider_master_key_id() END)
   ON CONFLICT ON CONSTRAINT providers_pkey DO UPDATE
      SET dialect = EXCLUDED.dialect, base_url = EXCLUDED.base_url, model = EXCLUDED.model,
+         allowed_models = EXCLUDED.allowed_models,
          region = EXCLUDED.region, connect_timeout_ms = EXCLUDED.connect_timeout_ms,
          timeout_ms = EXCLUDED.timeout_ms, max_retries = EXCLUDED.max_retries,
          zero_data_retention = EXCLUDED.zero_data_retention, enabled = EXCLUDED.enabled,
          api_key_wrapped = EXCLUDED.api_key_wrapped, master_key_id = EXCLUDED.master_key_id;
 END $$;
 COMMENT ON FUNCTION privacy.register_provider(text, text, text, text, text, text, integer, integer,
-    integer, boolean, boolean, text) IS
+    integer, boolean, boolean, text, text[]) IS
   'registers (or replaces) a model provider; the API key is wrapped under the master key and never stored in clear';
 REVOKE ALL ON FUNCTION privacy.register_provider(text, text, text, text, text, text, integer,
-    integer, integer, boolean, boolean, text) FROM PUBLIC;
+    integer, integer, boolean, boolean, text, text[]) FROM PUBLIC;
 
 CREATE FUNCTION privacy.unregister_provider(name text) RETURNS boolean
   LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
