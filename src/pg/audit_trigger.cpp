@@ -3,6 +3,7 @@
 // values only as chosen: none, redacted by the redaction engine, or keyed HMACs.
 #include "core/audit/hmac.hpp"
 #include "pg/audit.hpp"
+#include "pg/classify.hpp"
 #include "pg/convert.hpp"
 #include "pg/redact_engine.hpp"
 
@@ -80,8 +81,12 @@ void push_string(JsonbParseState** st, JsonbIteratorToken tok, const char* s) {
 // NULL in `tup`; each value is kept (mode None) or transformed. NULL when no attribute is set.
 // `out`, when given, holds the output function of each attribute in `attrs` (looked up once per
 // statement); otherwise each value's type is looked up.
+// `classified`, when given, holds the classification level of each attribute ('\0': none): a
+// classified value is written as a reader who may not see it reads it (masked text, or null for
+// other types), except in 'hmac' mode, which writes its HMAC.
 Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, ValuesMode mode, bool* isnull,
-                    const cr::Engine* eng, const unsigned char* key, FmgrInfo* out = nullptr) {
+                    const cr::Engine* eng, const unsigned char* key, FmgrInfo* out = nullptr,
+                    const char* classified = nullptr) {
   JsonbParseState* st = nullptr;
   pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
   int pushed = 0;
@@ -90,6 +95,20 @@ Datum values_object(HeapTuple tup, TupleDesc desc, const int* attrs, int n, Valu
     bool null;
     Datum v = heap_getattr(tup, attrs[i], desc, &null);
     if (null) continue;
+    if (classified && classified[attrs[i] - 1] && mode != ValuesMode::Hmac) {
+      const Oid base = getBaseType(att->atttypid);
+      push_string(&st, WJB_KEY, NameStr(att->attname));
+      if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID) {
+        const char* text = out ? OutputFunctionCall(&out[i], v) : output_text(v, att->atttypid);
+        push_string(&st, WJB_VALUE, pgp::classified_mask_cstring(text, classified[attrs[i] - 1]));
+      } else {
+        JsonbValue jnull;
+        jnull.type = jbvNull;
+        pushJsonbValue(&st, WJB_VALUE, &jnull);
+      }
+      ++pushed;
+      continue;
+    }
     const bool json = mode == ValuesMode::Redacted && getBaseType(att->atttypid) == JSONBOID;
     const char* text = json  ? redacted_jsonb_text(v, eng)
                        : out ? OutputFunctionCall(&out[i], v)
@@ -220,11 +239,14 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
   // DELETE, the new one otherwise.
   SiteCache* cache = site_cache(fcinfo, rel);
   rec.table_name = cache->table_name;
+  // Classified columns (privacy.classify) never reach the log as they are stored.
+  char* classified = static_cast<char*>(palloc(desc->natts + 1));
+  if (!pgp::classified_levels(RelationGetRelid(rel), desc->natts, classified)) classified = nullptr;
   if (cache->npk > 0) {
     if (mode == ValuesMode::Hmac) key = pgp::audit::hmac_key();
     rec.pk = values_object(row, desc, cache->pk_attrs, cache->npk,
                            mode == ValuesMode::Hmac ? ValuesMode::Hmac : ValuesMode::None, &rec.pk_null, eng, key,
-                           cache->pk_out);
+                           cache->pk_out, classified);
   }
 
   // Changed columns: on UPDATE those whose value differs, on INSERT those set (not NULL).
@@ -255,7 +277,8 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
       for (int i = 0; i < desc->natts; ++i)
         if (!TupleDescAttr(desc, i)->attisdropped) changed[nchanged++] = i + 1;
     }
-    rec.row_values = values_object(row, desc, changed, nchanged, mode, &rec.row_values_null, eng, key);
+    rec.row_values = values_object(row, desc, changed, nchanged, mode, &rec.row_values_null, eng, key, nullptr,
+                                   classified);
   }
   pgp::audit::queue_append(rec);
   return PointerGetDatum(nullptr);

@@ -8,6 +8,8 @@
 #include "pg/convert.hpp"
 #include "pg/guard.hpp"
 #include "pg/redact_engine.hpp"
+#include "pg/classify.hpp"
+#include "pg/privilege.hpp"
 #include "pg/tenancy.hpp"
 
 extern "C" {
@@ -32,13 +34,18 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "catalog/heap.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
+#include "utils/jsonb.h"
 #include "utils/typcache.h"
 }
 
 PGP_FUNCTION(pgp_masked)
 PGP_FUNCTION(pgp_masked_row)
+PGP_FUNCTION(pgp_forget_column_stats)
+PGP_FUNCTION(pgp_classified_mask)
 
 namespace {
 
@@ -61,6 +68,8 @@ struct ClassRel {
   Oid relid;
   int ncols;
   ClassCol* cols;
+  char* nspname;  // for the log hook, which may not read the catalog
+  char* relname;
 };
 
 MemoryContext g_cxt = nullptr;
@@ -70,6 +79,8 @@ Oid g_masked_fn = InvalidOid;
 Oid g_masked_row_fn = InvalidOid;
 ClassRel* g_rels = nullptr;
 int g_nrels = 0;
+
+bool reader_exempt();
 
 const ClassRel* find_rel(Oid relid) {
   for (int i = 0; i < g_nrels; ++i)
@@ -172,18 +183,59 @@ void load_cache() {
         rels = static_cast<ClassRel*>(repalloc(rels, sizeof(ClassRel) * cap));
       }
       cr = &rels[nrels++];
-      cr->relid = relid;
-      cr->ncols = 0;
-      cr->cols = nullptr;
+      *cr = ClassRel{relid, 0, nullptr, nullptr, nullptr};
     }
     cr->cols = static_cast<ClassCol*>(cr->cols ? repalloc(cr->cols, sizeof(ClassCol) * (cr->ncols + 1))
                                                : palloc(sizeof(ClassCol)));
     cr->cols[cr->ncols++] = col;
   }
-  MemoryContextSwitchTo(old);
   table_endscan(scan);
   UnregisterSnapshot(snap);
   table_close(rel, AccessShareLock);
+  // A classification holds for every partition and inheritance child of the table, those
+  // attached or created after privacy.classify() included: a query on the child directly is
+  // planned against the child alone. Columns are matched by name (their numbers may differ).
+  // Attaching a partition invalidates the parent's cache entry, which rebuilds this list.
+  const int nexplicit = nrels;
+  for (int p = 0; p < nexplicit; ++p) {
+    ListCell* lc;
+    List* children = find_all_inheritors(rels[p].relid, NoLock, nullptr);
+    foreach (lc, children) {
+      const Oid child = lfirst_oid(lc);
+      if (child == rels[p].relid) continue;
+      ClassRel* cr = nullptr;
+      for (int i = 0; i < nrels; ++i)
+        if (rels[i].relid == child) cr = &rels[i];
+      if (!cr) {
+        if (nrels == cap) {
+          cap *= 2;
+          rels = static_cast<ClassRel*>(repalloc(rels, sizeof(ClassRel) * cap));
+        }
+        cr = &rels[nrels++];
+        *cr = ClassRel{child, 0, nullptr, nullptr, nullptr};
+      }
+      for (int c = 0; c < rels[p].ncols; ++c) {
+        const char* name = get_attname(rels[p].relid, rels[p].cols[c].attnum, true);
+        const AttrNumber attnum = name ? get_attnum(child, name) : InvalidAttrNumber;
+        if (attnum == InvalidAttrNumber) continue;
+        bool have = false;
+        for (int k = 0; k < cr->ncols; ++k) have = have || cr->cols[k].attnum == attnum;
+        if (have) continue;  // the child's own classification of the column stands
+        ClassCol col = rels[p].cols[c];
+        col.attnum = attnum;
+        cr->cols = static_cast<ClassCol*>(cr->cols ? repalloc(cr->cols, sizeof(ClassCol) * (cr->ncols + 1))
+                                                   : palloc(sizeof(ClassCol)));
+        cr->cols[cr->ncols++] = col;
+      }
+    }
+  }
+  for (int i = 0; i < nrels; ++i) {
+    const char* relname = get_rel_name(rels[i].relid);
+    const char* nspname = relname ? get_namespace_name(get_rel_namespace(rels[i].relid)) : nullptr;
+    rels[i].relname = relname ? pstrdup(relname) : nullptr;
+    rels[i].nspname = nspname ? pstrdup(nspname) : nullptr;
+  }
+  MemoryContextSwitchTo(old);
 
   g_rels = rels;
   g_nrels = nrels;
@@ -312,7 +364,10 @@ bool classify_needs_fmgr(Oid fn) {
 
 PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
   load_cache();
-  if (g_nrels > 0) g_ever_classified = true;
+  if (g_nrels > 0) {
+    g_ever_classified = true;
+    (void)reader_exempt();  // decided here, while the catalog can be read, for the log hook
+  }
   if (g_nrels > 0 && touches_classified(parse)) {
     MaskContext ctx{NIL};
     parse = mask_query(parse, &ctx, QTW_DONT_COPY_QUERY);
@@ -328,9 +383,21 @@ PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor
 
 // Superusers and BYPASSRLS roles (the DBA, backups) read stored values, as they do under the
 // tenant policies.
+// The last decision, for the log hook (which may not read the catalog to make one).
+Oid g_exempt_user = InvalidOid;
+bool g_exempt = false;
+
 bool reader_exempt() {
+  // pg_privacy's own privileged statements (as_role(): the export and erasure of subject rights,
+  // configuration reads) see stored values; what they hand to a caller is masked for that caller
+  // (privacy._classified_mask).
+  if (pgp::role_switched()) return true;
   Oid uid = GetUserId();
-  return superuser_arg(uid) || has_bypassrls_privilege(uid);
+  if (uid != g_exempt_user) {
+    g_exempt = superuser_arg(uid) || has_bypassrls_privilege(uid);
+    g_exempt_user = uid;
+  }
+  return g_exempt;
 }
 
 bool may_read(char level, int nallowed, char** allowed) {
@@ -382,6 +449,29 @@ void check_utility(Node* stmt) {
                         errhint("Use COPY (SELECT ...) TO, which reads the masked values.")));
     return;
   }
+  if (IsA(stmt, AlterTableStmt)) {
+    // A classified column keeps its statistics off (privacy.classify() set them to 0): pg_stats
+    // would show its most common values and histogram to every reader with SELECT.
+    AlterTableStmt* at = reinterpret_cast<AlterTableStmt*>(stmt);
+    if (at->relation == nullptr) return;
+    ListCell* lc;
+    foreach (lc, at->cmds) {
+      AlterTableCmd* cmd = static_cast<AlterTableCmd*>(lfirst(lc));
+      if (cmd->subtype != AT_SetStatistics || cmd->name == nullptr || cmd->def == nullptr) continue;
+      if (IsA(cmd->def, Integer) && intVal(cmd->def) == 0) continue;
+      Oid relid = RangeVarGetRelid(at->relation, NoLock, true);
+      AttrNumber attnum = OidIsValid(relid) ? get_attnum(relid, cmd->name) : InvalidAttrNumber;
+      if (attnum == InvalidAttrNumber) continue;
+      load_cache();
+      const ClassRel* cr = find_rel(relid);
+      if (cr && find_col(cr, attnum))
+        ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '2', '1', '5')),
+                        errmsg("column \"%s\" of relation \"%s\" is classified: its statistics stay off", cmd->name,
+                               at->relation->relname),
+                        errhint("pg_stats would show its values; privacy.unclassify() turns them back on.")));
+    }
+    return;
+  }
   if (IsA(stmt, RenameStmt)) {
     RenameStmt* rn = reinterpret_cast<RenameStmt*>(stmt);
     if (rn->renameType != OBJECT_COLUMN || rn->relation == nullptr || rn->subname == nullptr) return;
@@ -410,6 +500,42 @@ void classify_utility(PlannedStmt* pstmt, const char* query, bool read_only, Pro
 }  // namespace
 
 namespace pgp {
+
+bool classified_levels(Oid relid, int natts, char* levels) {
+  load_cache();
+  const ClassRel* cr = find_rel(relid);
+  if (!cr) return false;
+  memset(levels, 0, natts);
+  for (int i = 0; i < cr->ncols; ++i)
+    if (cr->cols[i].attnum >= 1 && cr->cols[i].attnum <= natts) levels[cr->cols[i].attnum - 1] = cr->cols[i].level;
+  return true;
+}
+
+char* classified_mask_cstring(const char* value, char level) {
+  return TextDatumGetCString(masked_text(CStringGetTextDatum(value), level));
+}
+
+void withhold_classified_detail(ErrorData* edata) noexcept {
+  if (!edata->table_name || (!edata->detail && !edata->detail_log) || g_nrels == 0) return;
+  const bool exempt = pgp::role_switched() || (g_exempt_user == GetUserId() && g_exempt);
+  if (exempt) return;
+  for (int r = 0; r < g_nrels; ++r) {
+    const ClassRel& cr = g_rels[r];
+    if (!cr.relname || strcmp(cr.relname, edata->table_name) != 0) continue;
+    if (edata->schema_name && cr.nspname && strcmp(cr.nspname, edata->schema_name) != 0) continue;
+    bool hidden = false;
+    for (int c = 0; c < cr.ncols && !hidden; ++c)
+      hidden = !may_read(cr.cols[c].level, cr.cols[c].nallowed, cr.cols[c].allowed);
+    if (!hidden) return;
+    static const char kWithheld[] =
+        "[detail withheld by pg_privacy: the table has classified columns this reader may not see]";
+    char* copy = static_cast<char*>(palloc_extended(sizeof kWithheld, MCXT_ALLOC_NO_OOM));
+    if (copy) memcpy(copy, kWithheld, sizeof kWithheld);
+    if (edata->detail) edata->detail = copy;
+    if (edata->detail_log) edata->detail_log = nullptr;
+    return;
+  }
+}
 
 void classify_init() {
   CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
@@ -541,4 +667,94 @@ Datum pgp_masked_row(PG_FUNCTION_ARGS) {
   HeapTuple out = heap_form_tuple(desc, values, isnull);
   ReleaseTupleDesc(desc);
   PG_RETURN_DATUM(HeapTupleGetDatum(out));
+}
+
+// privacy._forget_column_stats(tbl regclass, col name): deletes the column's rows of pg_statistic
+// (privacy.classify() sets its statistics target to 0 too, so ANALYZE collects none again). The
+// table's owner only.
+Datum pgp_forget_column_stats(PG_FUNCTION_ARGS) {
+  const Oid relid = PG_GETARG_OID(0);
+  const char* col = NameStr(*PG_GETARG_NAME(1));
+  if (!pg_class_ownercheck(relid, GetUserId()))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("must be owner of the table to forget its statistics")));
+  const AttrNumber attnum = get_attnum(relid, col);
+  if (attnum == InvalidAttrNumber)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("column \"%s\" does not exist", col)));
+  RemoveStatistics(relid, attnum);
+  PG_RETURN_VOID();
+}
+
+// privacy._classified_mask(row jsonb, tbl regclass): a row of `tbl` as to_jsonb() gave it, with
+// each classified column that the caller of pg_privacy (outer_user(): the role that called
+// export_subject, not the owner it runs as) may not see masked as a read would mask it: text
+// masked, other values null. For privacy.export_subject(), whose rows are read as the table's
+// owner.
+Datum pgp_classified_mask(PG_FUNCTION_ARGS) {
+  Jsonb* row = PG_GETARG_JSONB_P(0);
+  const Oid relid = PG_GETARG_OID(1);
+  const Oid reader = pgp::outer_user();
+  if (superuser_arg(reader) || has_bypassrls_privilege(reader)) PG_RETURN_JSONB_P(row);
+  load_cache();
+  const ClassRel* cr = find_rel(relid);
+  if (!cr || JB_ROOT_IS_SCALAR(row) || !JB_ROOT_IS_OBJECT(row)) PG_RETURN_JSONB_P(row);
+  // The decisions first (a copy: masking may rebuild the cache through the redaction engine).
+  const int n = cr->ncols;
+  char** names = static_cast<char**>(palloc0(sizeof(char*) * (n + 1)));
+  char* levels = static_cast<char*>(palloc0(n + 1));
+  bool* text_like = static_cast<bool*>(palloc0(sizeof(bool) * (n + 1)));
+  int nhide = 0;
+  for (int i = 0; i < n; ++i) {
+    const ClassCol& col = cr->cols[i];
+    if (may_read(col.level, col.nallowed, col.allowed)) continue;
+    const char* name = get_attname(relid, col.attnum, true);
+    if (!name) continue;
+    names[nhide] = pstrdup(name);
+    levels[nhide] = col.level;
+    text_like[nhide++] = is_text_like(get_atttype(relid, col.attnum));
+  }
+  if (nhide == 0) PG_RETURN_JSONB_P(row);
+  JsonbParseState* st = nullptr;
+  JsonbValue* out = nullptr;
+  JsonbIterator* it = JsonbIteratorInit(&row->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  int hide = -1;  // the column whose value comes next, when it is hidden
+  int skip = 0;   // depth of a nested value being dropped
+  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+    if (skip > 0) {
+      if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT) ++skip;
+      if ((tok == WJB_END_ARRAY || tok == WJB_END_OBJECT) && --skip == 0) {
+        JsonbValue null_value;
+        null_value.type = jbvNull;
+        out = pushJsonbValue(&st, WJB_VALUE, &null_value);
+      }
+      continue;
+    }
+    if (tok == WJB_KEY) {
+      hide = -1;
+      for (int i = 0; i < nhide && hide < 0; ++i)
+        if (strlen(names[i]) == static_cast<size_t>(v.val.string.len) &&
+            memcmp(names[i], v.val.string.val, v.val.string.len) == 0)
+          hide = i;
+    } else if (hide >= 0) {
+      const int h = hide;
+      hide = -1;
+      if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT) {
+        skip = 1;
+        continue;
+      }
+      if (tok == WJB_VALUE && v.type != jbvNull) {
+        if (text_like[h] && v.type == jbvString) {
+          const char* masked = pgp::classified_mask_cstring(pnstrdup(v.val.string.val, v.val.string.len), levels[h]);
+          v.val.string.val = const_cast<char*>(masked);
+          v.val.string.len = static_cast<int>(strlen(masked));
+        } else {
+          v.type = jbvNull;
+        }
+      }
+    }
+    JsonbValue* arg = (tok == WJB_KEY || tok == WJB_VALUE || tok == WJB_ELEM || tok == WJB_BEGIN_ARRAY) ? &v : nullptr;
+    out = pushJsonbValue(&st, tok, arg);
+  }
+  PG_RETURN_JSONB_P(JsonbValueToJsonb(out));
 }

@@ -1,5 +1,6 @@
 // Server-log scrubbing: an emit_log_hook that redacts the message, detail, hint, context,
 // internal query and the logged statement text before they are written (privacy.scrub_server_log).
+#include "pg/classify.hpp"
 #include "pg/redact_engine.hpp"
 #include "pg/secret_log.hpp"
 
@@ -54,6 +55,9 @@ void scrub_field(char** field) {
 void emit_log_hook_fn(ErrorData* edata) {
   // Always, whatever privacy.scrub_server_log says: statements that pass a secret (secret_log.hpp).
   if (!g_in_hook && edata->output_to_server) pgp::withhold_secrets(edata);
+  // A constraint error's "Failing row contains (...)" on a classified table (classify.hpp); for
+  // the client as well, so not only when the line goes to the server log.
+  if (!g_in_hook) pgp::withhold_classified_detail(edata);
   if (g_scrub && !g_in_hook && edata->output_to_server) {
     g_in_hook = true;
     scrub_field(&edata->message);

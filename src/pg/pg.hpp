@@ -23,6 +23,12 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
+// Every ereport of pg_privacy carries the message domain "pg_privacy" (elog.h defines TEXTDOMAIN
+// as NULL, the backend's domain; modules override it after including it): the log hook tells
+// pg_privacy's messages, which never carry values, from PostgreSQL's (secret_log.cpp).
+#undef TEXTDOMAIN
+#define TEXTDOMAIN "pg_privacy"
+
 // Declares a SQL-callable C function, exported (PG 15's PG_FUNCTION_INFO_V1 exports only the
 // info record, not the function, and the module is built with -fvisibility=hidden).
 #define PGP_FUNCTION(name)                   \

@@ -47,17 +47,23 @@ bool names_a_secret(const char* s) noexcept {
   return false;
 }
 
-// Messages that carry no value, so they stay: pg_privacy's own (ereport in src/pg, core errors
-// raised by guard.cpp, RAISE with a PV SQLSTATE in its SQL functions: fixed text by rule),
-// integrity violations (class 23: names of constraints and columns, the values are in the
-// detail), serialization failures (40), resource errors (53) and operator intervention (57), and
-// a duration line without the statement. Others (a data exception quoting the literal it could
-// not read, a syntax error quoting a token) may carry the secret.
+// pg_privacy's own errors: ereport in src/pg (message domain "pg_privacy", pg.hpp), core errors
+// raised by guard.cpp, RAISE with a PV SQLSTATE in its SQL functions. Their message, detail and
+// hint are fixed text that never carries a value (a rule of the project, checked by its tests).
+bool ours(const ErrorData* e) noexcept {
+  if (e->domain && std::strcmp(e->domain, "pg_privacy") == 0) return true;
+  return PGUNSIXBIT(e->sqlerrcode) == 'P' && PGUNSIXBIT(e->sqlerrcode >> 6) == 'V';
+}
+
+// Messages of PostgreSQL's that carry no value, so they stay: integrity violations (class 23:
+// names of constraints and columns, the values are in the detail), serialization failures (40),
+// resource errors (53), operator intervention (57), and a duration line without the statement.
+// Others (a data exception quoting the literal it could not read, a syntax error quoting a
+// token) may carry the secret.
 bool value_free(const ErrorData* e) noexcept {
-  if (e->filename && std::strstr(e->filename, "src/pg/")) return true;
+  if (ours(e)) return true;
   const char c1 = PGUNSIXBIT(e->sqlerrcode), c2 = PGUNSIXBIT(e->sqlerrcode >> 6);
-  if ((c1 == 'P' && c2 == 'V') || (c1 == '2' && c2 == '3') || (c1 == '4' && c2 == '0') || (c1 == '5' && c2 == '3') ||
-      (c1 == '5' && c2 == '7'))
+  if ((c1 == '2' && c2 == '3') || (c1 == '4' && c2 == '0') || (c1 == '5' && c2 == '3') || (c1 == '5' && c2 == '7'))
     return true;
   // "duration: 1.234 ms": digits, a dot and " ms" only (log_statement already logged the text).
   if (e->message && std::strncmp(e->message, "duration: ", 10) == 0) {
@@ -94,8 +100,12 @@ void withhold_secrets(ErrorData* edata) noexcept {
   // "duration: ... statement: ..." line), else as a message (a cast error would quote the
   // literal it could not read, which may be the secret).
   if (edata->message && !value_free(edata)) edata->message = copy(message_names ? kStatement : kMessage);
-  if (edata->detail) edata->detail = copy(kField);
-  if (edata->detail_log) edata->detail_log = copy(kField);
+  // The detail of PostgreSQL's errors quotes values ("Failing row contains (...)", "Key
+  // (kid)=(...)", the parameters of the extended protocol); pg_privacy's own details do not.
+  if (!ours(edata)) {
+    if (edata->detail) edata->detail = copy(kField);
+    if (edata->detail_log) edata->detail_log = copy(kField);
+  }
   if (edata->context) edata->context = copy(kField);
   edata->internalquery = nullptr;
   edata->internalpos = 0;

@@ -27,6 +27,19 @@ CREATE FUNCTION privacy._masked_row(value anyelement, relid oid) RETURNS anyelem
 COMMENT ON FUNCTION privacy._masked_row(anyelement, oid) IS
   'internal: a whole-row value with the columns the reader may not see masked (inserted by the planner)';
 
+-- Statistics of a classified column would show its values in pg_stats (most common values,
+-- histogram) to every reader with SELECT: classify() deletes them and sets the column's
+-- statistics target to 0, so ANALYZE collects none; a later SET STATISTICS is refused (PV215).
+CREATE FUNCTION privacy._forget_column_stats(tbl regclass, col name) RETURNS void
+  AS 'MODULE_PATHNAME', 'pgp_forget_column_stats' LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION privacy._forget_column_stats(regclass, name) FROM PUBLIC;
+
+-- A row read as the table's owner (subject export), with the classified columns the caller of
+-- pg_privacy may not see masked as a read would mask them.
+CREATE FUNCTION privacy._classified_mask(row_value jsonb, tbl regclass) RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'pgp_classified_mask' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION privacy._classified_mask(jsonb, regclass) FROM PUBLIC;
+
 CREATE FUNCTION privacy.classify(tbl regclass, column_name name, level text,
     allowed_roles text[] DEFAULT '{}') RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -62,6 +75,10 @@ BEGIN
          VALUES (t, classify.column_name, lvl, classify.allowed_roles)
     ON CONFLICT ON CONSTRAINT classified_columns_pkey DO UPDATE
        SET level = EXCLUDED.level, allowed_roles = EXCLUDED.allowed_roles, classified_at = now();
+    IF lvl <> 'PUBLIC' THEN
+      EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', t, classify.column_name);
+      PERFORM privacy._forget_column_stats(t, classify.column_name);
+    END IF;
   END LOOP;
 END $$;
 COMMENT ON FUNCTION privacy.classify(regclass, name, text, text[]) IS
@@ -70,10 +87,24 @@ REVOKE ALL ON FUNCTION privacy.classify(regclass, name, text, text[]) FROM PUBLI
 
 CREATE FUNCTION privacy.unclassify(tbl regclass, column_name name DEFAULT NULL) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r record;
 BEGIN
-  DELETE FROM privacy.classified_columns c
-   WHERE c.table_name IN (SELECT * FROM privacy._protect_targets(tbl))
-     AND (unclassify.column_name IS NULL OR c.column_name = unclassify.column_name);
+  FOR r IN DELETE FROM privacy.classified_columns c
+            WHERE c.table_name IN (SELECT * FROM privacy._protect_targets(tbl))
+              AND (unclassify.column_name IS NULL OR c.column_name = unclassify.column_name)
+           RETURNING c.table_name, c.column_name LOOP
+    -- Statistics come back with the next ANALYZE (classify() turned them off), unless the
+    -- column stays classified through a parent table (PV215 then: they stay off).
+    IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = r.table_name AND attname = r.column_name
+                  AND attnum > 0 AND NOT attisdropped) THEN
+      BEGIN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', r.table_name, r.column_name);
+      EXCEPTION WHEN SQLSTATE 'PV215' THEN
+        NULL;
+      END;
+    END IF;
+  END LOOP;
 END $$;
 COMMENT ON FUNCTION privacy.unclassify(regclass, name) IS
   'removes the classification of one column, or of every column of the table when column_name is NULL';

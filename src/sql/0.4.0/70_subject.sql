@@ -283,6 +283,9 @@ BEGIN
                    coalesce(to_jsonb(privacy._export_bytea(decode(substr(j->>col, 3), 'hex'), ten, subj)), 'null'));
           END IF;
         END LOOP;
+        -- Read as the table's owner; shown to the caller as the caller may read it: classified
+        -- columns the caller's verified roles do not allow are masked (tenancy.md).
+        j := privacy._classified_mask(j, p.table_name);
         IF fmt = 'json' THEN
           RETURN NEXT CASE WHEN first_row THEN '' ELSE ', ' END || j::text;
           first_row := false;
