@@ -9,6 +9,8 @@ extern "C" {
 #include "access/table.h"
 #include "access/heapam.h"
 #include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "access/xact.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
@@ -97,11 +99,45 @@ TupleTableSlot** flush_slots(Relation rel, int n) {
   return g_slots;
 }
 
+// The queue is written by a direct heap insert, which maintains no index, checks no constraint
+// and fires no trigger: it is verified before each write (once per relcache entry) to be what
+// that insert can write correctly: a plain heap table, no index (an index added later would
+// silently miss every record written here), no CHECK constraint, and exactly the expected
+// columns and types. PV305 otherwise.
+Oid g_queue_verified = InvalidOid;
+
+void verify_queue(Relation rel) {
+  const Oid relid = RelationGetRelid(rel);
+  if (relid == g_queue_verified) return;
+  const char* problem = nullptr;
+  TupleDesc desc = RelationGetDescr(rel);
+  if (rel->rd_rel->relkind != RELKIND_RELATION)
+    problem = "It is not a plain table.";
+  else if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+    problem = "It does not use the heap access method.";
+  else if (RelationGetIndexList(rel) != NIL)
+    problem = "It has an index, which the queue writer would not maintain.";
+  else if (desc->constr && desc->constr->num_check > 0)
+    problem = "It has a CHECK constraint, which the queue writer would not check.";
+  else if (desc->natts != kQueueColumns)
+    problem = "It does not have the expected columns.";
+  for (int i = 0; !problem && i < kQueueColumns; ++i) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped || strcmp(NameStr(att->attname), kRecordColumns[i]) != 0 || att->atttypid != kRecordTypes[i])
+      problem = "It does not have the expected columns.";
+  }
+  if (problem)
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '5')),
+                    errmsg("pg_privacy's audit queue has an unexpected shape"), errdetail("%s", problem),
+                    errhint("The queue is written directly, without indexes, constraints or triggers: undo the change "
+                            "to privacy.audit_queue.")));
+  g_queue_verified = relid;
+}
+
 void buffer_flush() {
   if (g_nbuf == 0 || g_buf_subxact != GetCurrentSubTransactionId()) return;
   Relation rel = table_open(g_buf_queue, RowExclusiveLock);
-  if (RelationGetDescr(rel)->natts != kQueueColumns)
-    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit queue has an unexpected shape")));
+  verify_queue(rel);
   if (g_nbuf == 1) {  // a single-row statement: no slots needed
     g_nbuf = 0;
     simple_heap_insert(rel, g_buf[0]);
@@ -187,6 +223,7 @@ void on_xact(XactEvent event, void*) {
 void on_relcache(Datum, Oid relid) {
   if (relid == InvalidOid || relid == g_settings_relid) g_key_valid = false;
   if (relid == InvalidOid || relid == g_queue || relid == g_queue_seq) g_queue = g_queue_seq = InvalidOid;
+  if (relid == InvalidOid || relid == g_queue_verified) g_queue_verified = InvalidOid;
 }
 
 }  // namespace
@@ -257,8 +294,7 @@ void queue_append(const QueueRecord& r) {
   nulls[13] = r.detail_null;
 
   Relation rel = table_open(queue, RowExclusiveLock);
-  if (RelationGetDescr(rel)->natts != kQueueColumns)
-    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_privacy's audit queue has an unexpected shape")));
+  verify_queue(rel);
   const SubTransactionId sub = GetCurrentSubTransactionId();
   if (g_nbuf > 0 && (g_buf_subxact != sub || g_buf_queue != queue)) {
     // The buffer holds another subtransaction's records: this one goes to the heap at once.
