@@ -19,6 +19,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
+#include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -427,6 +428,76 @@ Datum masked_text(Datum value, char level) {
   });
 }
 
+// ---- executor hooks: integrity errors of statements that write a classified table ----------------
+
+// A constraint violation's detail quotes the row ("Failing row contains (...)", "Key (...)=(...)"),
+// stored values of classified columns included, and a PL/pgSQL handler can read it (GET STACKED
+// DIAGNOSTICS) before any log hook sees it. While a statement writes a classified table with a
+// column the reader may not see, an error context callback replaces the detail of every integrity
+// violation (class 23): context callbacks run inside errfinish(), before the error is thrown to
+// any handler. PostgreSQL does the same for tables under row-level security.
+constexpr const char kDetailWithheld[] =
+    "[detail withheld by pg_privacy: the table has classified columns this reader may not see]";
+
+void withhold_detail_callback(void*) {
+  if (ERRCODE_TO_CATEGORY(geterrcode()) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) errdetail("%s", kDetailWithheld);
+}
+
+bool hides_a_column(const ClassRel* cr) {
+  for (int c = 0; c < cr->ncols; ++c)
+    if (!may_read(cr->cols[c].level, cr->cols[c].nallowed, cr->cols[c].allowed)) return true;
+  return false;
+}
+
+bool writes_hidden(QueryDesc* qd) {
+  if (!g_ever_classified || qd->plannedstmt == nullptr || qd->plannedstmt->resultRelations == NIL) return false;
+  load_cache();
+  if (g_nrels == 0 || reader_exempt()) return false;
+  ListCell* lc;
+  foreach (lc, qd->plannedstmt->resultRelations) {
+    const RangeTblEntry* rte = rt_fetch(lfirst_int(lc), qd->plannedstmt->rtable);
+    const ClassRel* cr = find_rel(rte->relid);
+    if (cr && hides_a_column(cr)) return true;
+  }
+  return false;
+}
+
+ExecutorRun_hook_type g_prev_run = nullptr;
+ExecutorFinish_hook_type g_prev_finish = nullptr;
+
+void classify_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_once) {
+  ErrorContextCallback cb;
+  const bool guard = writes_hidden(qd);
+  if (guard) {
+    cb.callback = withhold_detail_callback;
+    cb.arg = nullptr;
+    cb.previous = error_context_stack;
+    error_context_stack = &cb;
+  }
+  if (g_prev_run)
+    g_prev_run(qd, dir, count, execute_once);
+  else
+    standard_ExecutorRun(qd, dir, count, execute_once);
+  if (guard) error_context_stack = cb.previous;
+}
+
+// Foreign keys are checked by after-triggers, which run in ExecutorFinish.
+void classify_finish(QueryDesc* qd) {
+  ErrorContextCallback cb;
+  const bool guard = writes_hidden(qd);
+  if (guard) {
+    cb.callback = withhold_detail_callback;
+    cb.arg = nullptr;
+    cb.previous = error_context_stack;
+    error_context_stack = &cb;
+  }
+  if (g_prev_finish)
+    g_prev_finish(qd);
+  else
+    standard_ExecutorFinish(qd);
+  if (guard) error_context_stack = cb.previous;
+}
+
 // ---- utility hook: COPY TO and column renames --------------------------------------------------
 
 ProcessUtility_hook_type g_prev_utility = nullptr;
@@ -545,6 +616,10 @@ void classify_init() {
   needs_fmgr_hook = classify_needs_fmgr;
   g_prev_utility = ProcessUtility_hook;
   ProcessUtility_hook = classify_utility;
+  g_prev_run = ExecutorRun_hook;
+  ExecutorRun_hook = classify_run;
+  g_prev_finish = ExecutorFinish_hook;
+  ExecutorFinish_hook = classify_finish;
 }
 
 }  // namespace pgp

@@ -152,8 +152,8 @@ SELECT is((SELECT count(*) FROM privacy.audit_queue WHERE kind = 'ddl' AND detai
 BEGIN;
 ALTER TABLE privacy.audit_queue ADD COLUMN unexpected int;
 SELECT lives_ok('CREATE TABLE asuite.ddl_despite_failure (id int)', 'DDL goes on when it cannot be recorded');
-SELECT throws_ok('INSERT INTO asuite.msgs VALUES (99, NULL, NULL, NULL)', 'XX000', NULL,
-                 'but an audited write cannot go unrecorded: it fails');
+SELECT throws_ok('INSERT INTO asuite.msgs VALUES (99, NULL, NULL, NULL)', 'PV305', 'pg_privacy''s audit queue has an unexpected shape',
+                 'but an audited write cannot go unrecorded: it fails (PV305)');
 ROLLBACK;
 INSERT INTO asuite.odd VALUES (1, 'x', 'y', 'z', 'w');
 SELECT is((SELECT changed_columns::text FROM privacy.audit_queue WHERE table_name = 'asuite.odd'),
