@@ -227,7 +227,7 @@ SELECT roleid::regrole::text AS role, member::regrole::text AS member FROM pg_au
 CREATE TABLE atk_evil.results (role text, routines int, calls int, refused int);
 GRANT INSERT ON atk_evil.results TO PUBLIC;
 
-SELECT plan(22);
+SELECT plan(23);
 
 -- Each role in turn.
 \set attacker atk_nogrant
@@ -273,5 +273,29 @@ SELECT throws_ok($$SELECT privacy._masked_row('not a row'::text, 'atk_app.msgs':
 SELECT throws_ok($$SELECT privacy._masked_row((SELECT r FROM pg_roles r LIMIT 1), 'atk_app.msgs'::regclass::oid)$$,
                  '42804', NULL, 'a row of another table is refused');
 RESET ROLE;
+
+-- The owner too: every C routine that is not STRICT, all arguments NULL (rolled back).
+BEGIN;
+CREATE TEMP TABLE owner_nulls (routines int, refused int);
+DO $$
+DECLARE f record; n int := 0; e int := 0;
+BEGIN
+  FOR f IN SELECT p.proname, ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) t) AS types
+             FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.pronamespace = 'privacy'::regnamespace AND l.lanname = 'c' AND NOT p.proisstrict LOOP
+    n := n + 1;
+    BEGIN
+      EXECUTE format('SELECT privacy.%I(%s)', f.proname,
+        coalesce((SELECT string_agg(CASE WHEN t = 'anyelement' THEN 'NULL::int' ELSE 'NULL::' || t END, ', ')
+                    FROM unnest(f.types) t), ''));
+    EXCEPTION WHEN OTHERS THEN e := e + 1;
+    END;
+  END LOOP;
+  INSERT INTO owner_nulls VALUES (n, e);
+END $$;
+SELECT is(pg_backend_pid(), (SELECT pid FROM atk_evil.before),
+          format('as the owner: %s C routines that are not STRICT called with NULLs (%s refused), no crash',
+                 routines, refused)) FROM owner_nulls;
+ROLLBACK;
 
 SELECT * FROM finish();
