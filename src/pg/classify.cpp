@@ -465,15 +465,20 @@ bool writes_hidden(QueryDesc* qd) {
 ExecutorRun_hook_type g_prev_run = nullptr;
 ExecutorFinish_hook_type g_prev_finish = nullptr;
 
+// Pushes the detail guard for the statement when it writes a hidden column; the hook pops it
+// after the executor returns (an error unwinds error_context_stack itself).
+bool push_detail_guard(QueryDesc* qd, ErrorContextCallback* cb) {
+  if (!writes_hidden(qd)) return false;
+  cb->callback = withhold_detail_callback;
+  cb->arg = nullptr;
+  cb->previous = error_context_stack;
+  error_context_stack = cb;
+  return true;
+}
+
 void classify_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_once) {
   ErrorContextCallback cb;
-  const bool guard = writes_hidden(qd);
-  if (guard) {
-    cb.callback = withhold_detail_callback;
-    cb.arg = nullptr;
-    cb.previous = error_context_stack;
-    error_context_stack = &cb;
-  }
+  const bool guard = push_detail_guard(qd, &cb);
   if (g_prev_run)
     g_prev_run(qd, dir, count, execute_once);
   else
@@ -484,13 +489,7 @@ void classify_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_o
 // Foreign keys are checked by after-triggers, which run in ExecutorFinish.
 void classify_finish(QueryDesc* qd) {
   ErrorContextCallback cb;
-  const bool guard = writes_hidden(qd);
-  if (guard) {
-    cb.callback = withhold_detail_callback;
-    cb.arg = nullptr;
-    cb.previous = error_context_stack;
-    error_context_stack = &cb;
-  }
+  const bool guard = push_detail_guard(qd, &cb);
   if (g_prev_finish)
     g_prev_finish(qd);
   else
