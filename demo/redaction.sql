@@ -44,5 +44,5 @@ INSERT INTO demo.messages (conversation_id, tenant_id, role, body, created_at)
   VALUES (1, 'acme', 'user', 'Status of Project Nightingale?', now());
 \set ON_ERROR_STOP 1
 
-\echo '--- findings per entity type since the last reset, across all sessions'
+\echo '--- findings per entity type since the last reset, across all sessions (the owner and privacy_auditor see every tenant, other roles only their own)'
 SELECT * FROM privacy.findings ORDER BY findings DESC LIMIT 8;
