@@ -389,10 +389,11 @@ Oid g_exempt_user = InvalidOid;
 bool g_exempt = false;
 
 bool reader_exempt() {
-  // pg_privacy's own privileged statements (as_role(): the export and erasure of subject rights,
-  // configuration reads) see stored values; what they hand to a caller is masked for that caller
-  // (privacy._classified_mask).
-  if (pgp::role_switched()) return true;
+  // The statements pg_privacy itself runs under as_role() (the export's and the erasure's reads
+  // and writes of a registered table) see stored values, so that ids compare as stored; what
+  // they hand to a caller is masked for that caller (privacy._classified_mask). Statements nested
+  // in them (a trigger of the table, run as its owner) are the owner's own code: not exempt.
+  if (pgp::in_switched_statement()) return true;
   Oid uid = GetUserId();
   if (uid != g_exempt_user) {
     g_exempt = superuser_arg(uid) || has_bypassrls_privilege(uid);
@@ -476,25 +477,41 @@ bool push_detail_guard(QueryDesc* qd, ErrorContextCallback* cb) {
   return true;
 }
 
+// Both hooks also keep the executor's nesting depth (privilege.hpp: in_switched_statement()),
+// restored on errors too.
 void classify_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_once) {
-  ErrorContextCallback cb;
-  const bool guard = push_detail_guard(qd, &cb);
-  if (g_prev_run)
-    g_prev_run(qd, dir, count, execute_once);
-  else
-    standard_ExecutorRun(qd, dir, count, execute_once);
-  if (guard) error_context_stack = cb.previous;
+  pgp::executor_enter();
+  PG_TRY();
+  {
+    ErrorContextCallback cb;
+    const bool guard = push_detail_guard(qd, &cb);
+    if (g_prev_run)
+      g_prev_run(qd, dir, count, execute_once);
+    else
+      standard_ExecutorRun(qd, dir, count, execute_once);
+    if (guard) error_context_stack = cb.previous;
+  }
+  PG_FINALLY();
+  { pgp::executor_leave(); }
+  PG_END_TRY();
 }
 
 // Foreign keys are checked by after-triggers, which run in ExecutorFinish.
 void classify_finish(QueryDesc* qd) {
-  ErrorContextCallback cb;
-  const bool guard = push_detail_guard(qd, &cb);
-  if (g_prev_finish)
-    g_prev_finish(qd);
-  else
-    standard_ExecutorFinish(qd);
-  if (guard) error_context_stack = cb.previous;
+  pgp::executor_enter();
+  PG_TRY();
+  {
+    ErrorContextCallback cb;
+    const bool guard = push_detail_guard(qd, &cb);
+    if (g_prev_finish)
+      g_prev_finish(qd);
+    else
+      standard_ExecutorFinish(qd);
+    if (guard) error_context_stack = cb.previous;
+  }
+  PG_FINALLY();
+  { pgp::executor_leave(); }
+  PG_END_TRY();
 }
 
 // ---- utility hook: COPY TO and column renames --------------------------------------------------
@@ -587,7 +604,7 @@ char* classified_mask_cstring(const char* value, char level) {
 
 void withhold_classified_detail(ErrorData* edata) noexcept {
   if (!edata->table_name || (!edata->detail && !edata->detail_log) || g_nrels == 0) return;
-  const bool exempt = pgp::role_switched() || (g_exempt_user == GetUserId() && g_exempt);
+  const bool exempt = pgp::in_switched_statement() || (g_exempt_user == GetUserId() && g_exempt);
   if (exempt) return;
   for (int r = 0; r < g_nrels; ++r) {
     const ClassRel& cr = g_rels[r];

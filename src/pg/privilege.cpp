@@ -15,6 +15,8 @@ namespace {
 // exit because as_role() restores on errors too; a transaction abort resets the identity anyway.
 int g_depth = 0;
 Oid g_outer = InvalidOid;
+int g_exec_depth = 0;          // executor nesting (executor_enter/leave)
+int g_switch_exec_depth = -1;  // g_exec_depth when the innermost switch was made (-1: none)
 }  // namespace
 
 Oid privacy_schema_owner() {
@@ -37,6 +39,8 @@ RoleSwitch enter_role(Oid role) {
                           0, false);
   SetUserIdAndSecContext(role, s.sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
   if (g_depth++ == 0) g_outer = s.user;
+  s.outer_exec_depth = g_switch_exec_depth;
+  g_switch_exec_depth = g_exec_depth;
   return s;
 }
 
@@ -47,7 +51,17 @@ void leave_role(const RoleSwitch& s) {
   // does after running index functions.
   AtEOXact_GUC(false, s.guc_level);
   if (g_depth > 0 && --g_depth == 0) g_outer = InvalidOid;
+  g_switch_exec_depth = s.outer_exec_depth;
 }
+
+void executor_enter() noexcept { ++g_exec_depth; }
+void executor_leave() noexcept {
+  if (g_exec_depth > 0) --g_exec_depth;
+}
+
+// The statements pg_privacy runs under a switch (through SPI) execute one level below the
+// executor that called the switching function.
+bool in_switched_statement() noexcept { return g_depth > 0 && g_exec_depth == g_switch_exec_depth + 1; }
 
 bool role_switched() { return g_depth > 0; }
 

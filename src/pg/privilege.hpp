@@ -13,6 +13,7 @@ struct RoleSwitch {
   Oid user;
   int sec_context;
   int guc_level;
+  int outer_exec_depth;  // the switch's executor depth before this one (nested switches)
 };
 
 // Becomes `role` as a security-restricted operation (no SET ROLE, no temporary objects, no
@@ -55,5 +56,13 @@ void as_owner(F&& f) {
 bool role_switched();
 // The role that called into pg_privacy before its first switch (GetUserId() when none).
 Oid outer_user();
+
+// The executor's nesting depth, kept by the executor hooks (classify.cpp): one more for each
+// ExecutorRun/ExecutorFinish in progress.
+void executor_enter() noexcept;
+void executor_leave() noexcept;
+// True while a statement that pg_privacy itself runs under the innermost as_role() executes:
+// not a statement nested in it (a trigger's, a function's), which is the switched role's own code.
+bool in_switched_statement() noexcept;
 
 }  // namespace pgp
