@@ -50,7 +50,7 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 GRANT EXECUTE ON FUNCTION lk.detail_of(text), lk.error_of(text) TO PUBLIC;
 
-SELECT plan(47);
+SELECT plan(49);
 
 -- 1. jsonb: secret-named keys, one path for redact_jsonb, the redaction trigger and the audit.
 \set doc '{"password": "hunter2", "Api-Key": "k-123", "nested": {"client_secret": "s3", "list": [{"TOKEN": 12345}]}, "credentials": {"user": "u", "pass": "p"}, "note": "write to ana@example.com", "is_admin": true, "pwd": null, "max_tokens": 100}'
@@ -197,6 +197,19 @@ RESET ROLE;
 SELECT is((SELECT array_agg(DISTINCT seen) FROM lk.loot), ARRAY['****'],
           'the table owner''s trigger, run by the erasure, reads another classified table masked');
 ROLLBACK;
+
+-- Foreign-key checks compare stored keys of a classified column (they return no value).
+CREATE TABLE lk.parent (ssn text PRIMARY KEY);
+CREATE TABLE lk.child (id int, ssn text REFERENCES lk.parent);
+ALTER TABLE lk.parent OWNER TO lk_owner;
+ALTER TABLE lk.child OWNER TO lk_owner;
+INSERT INTO lk.parent VALUES ('111-22-3333');
+SELECT privacy.classify('lk.parent', 'ssn', 'RESTRICTED') \gset
+SET ROLE lk_owner;
+SELECT lives_ok($$INSERT INTO lk.child VALUES (1, '111-22-3333')$$,
+                'a foreign key to a classified column of a non-superuser''s table still finds the stored key');
+SELECT throws_ok($$INSERT INTO lk.child VALUES (2, '999-99-9999')$$, '23503', NULL, 'and still refuses a missing one');
+RESET ROLE;
 
 -- Partitions created after classify().
 CREATE TABLE lk.events (id int, at date, ssn text) PARTITION BY RANGE (at);
