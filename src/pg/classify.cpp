@@ -8,6 +8,7 @@
 #include "pg/convert.hpp"
 #include "pg/guard.hpp"
 #include "pg/redact_engine.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 extern "C" {
@@ -83,7 +84,7 @@ const ClassCol* find_col(const ClassRel* rel, AttrNumber attnum) {
   return nullptr;
 }
 
-void on_relcache_invalidation(Datum, Oid relid) {
+void on_relcache_invalidation(Oid relid) {
   if (!g_valid) return;
   if (relid == InvalidOid || relid == g_config_relid || find_rel(relid)) g_valid = false;
 }
@@ -287,8 +288,6 @@ bool touches_classified(Query* q) {
   return query_tree_walker(q, old_style<bool (*)()>(touches_walker), nullptr, 0);
 }
 
-planner_hook_type g_prev_planner = nullptr;
-
 // Set once this backend has seen a classified column, never cleared: the inlining guard below
 // must not depend on a cache that an invalidation may have just emptied.
 bool g_ever_classified = false;
@@ -298,10 +297,7 @@ bool g_ever_classified = false;
 // reads would escape masking. PostgreSQL does not inline a function for which a plugin asks to
 // hook calls, so in a backend that uses classification every SQL-language function is kept
 // whole; its body is then planned on its own, through this hook, when it runs.
-needs_fmgr_hook_type g_prev_needs_fmgr = nullptr;
-
-bool classify_needs_fmgr(Oid fn) {
-  if (g_prev_needs_fmgr && g_prev_needs_fmgr(fn)) return true;
+bool needs_fmgr(Oid fn) {
   if (!g_ever_classified) return false;
   HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
   if (!HeapTupleIsValid(tup)) return false;
@@ -310,18 +306,19 @@ bool classify_needs_fmgr(Oid fn) {
   return sql;
 }
 
-PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+Query* planner_before(Query* parse) {
   load_cache();
   if (g_nrels > 0) g_ever_classified = true;
   if (g_nrels > 0 && touches_classified(parse)) {
     MaskContext ctx{NIL};
     parse = mask_query(parse, &ctx, QTW_DONT_COPY_QUERY);
   }
-  PlannedStmt* result = g_prev_planner ? g_prev_planner(parse, query_string, cursor_options, params)
-                                       : standard_planner(parse, query_string, cursor_options, params);
-  // Every cached plan depends on the classification: a change to it replans them all.
+  return parse;
+}
+
+// Every cached plan depends on the classification: a change to it replans them all.
+void planner_after(PlannedStmt* result) {
   if (OidIsValid(g_config_relid)) result->relationOids = lappend_oid(result->relationOids, g_config_relid);
-  return result;
 }
 
 // ---- who may read ----------------------------------------------------------------------------
@@ -362,8 +359,6 @@ Datum masked_text(Datum value, char level) {
 
 // ---- utility hook: COPY TO and column renames --------------------------------------------------
 
-ProcessUtility_hook_type g_prev_utility = nullptr;
-
 void check_utility(Node* stmt) {
   if (IsA(stmt, CopyStmt)) {
     CopyStmt* copy = reinterpret_cast<CopyStmt*>(stmt);
@@ -398,28 +393,18 @@ void check_utility(Node* stmt) {
   }
 }
 
-void classify_utility(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
-                      ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
-  if (pstmt->utilityStmt && IsTransactionState()) check_utility(pstmt->utilityStmt);
-  if (g_prev_utility)
-    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
-  else
-    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
-}
-
 }  // namespace
 
 namespace pgp {
 
-void classify_init() {
-  CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
-  g_prev_planner = planner_hook;
-  planner_hook = classify_planner;
-  g_prev_needs_fmgr = needs_fmgr_hook;
-  needs_fmgr_hook = classify_needs_fmgr;
-  g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = classify_utility;
+// The registry's dispatch (registry.hpp).
+void classify_utility_before(const UtilityCall& call) {
+  if (call.pstmt->utilityStmt && IsTransactionState()) check_utility(call.pstmt->utilityStmt);
 }
+Query* classify_planner_before(Query* parse) { return planner_before(parse); }
+void classify_planner_after(PlannedStmt* result) { planner_after(result); }
+bool classify_needs_fmgr(Oid fn) { return needs_fmgr(fn); }
+void classify_on_relcache(Oid relid) { on_relcache_invalidation(relid); }
 
 }  // namespace pgp
 

@@ -66,6 +66,5 @@ std::optional<core::crypto::SecretKey> tenant_kek(const core::crypto::SecretKey&
 // privacy.keyring_dir ("" when unset).
 const char* keyring_dir();
 
-void crypto_init();  // GUCs and the relcache callback; from _PG_init
 
 }  // namespace pgp

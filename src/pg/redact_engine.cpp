@@ -4,6 +4,7 @@
 
 #include "pg/guard.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 #include <algorithm>
@@ -35,10 +36,8 @@ std::uint64_t g_use_clock = 0;
 std::unique_ptr<cr::Engine> g_builtin_engine;  // built-ins only, for the log hook
 bool g_engine_valid = false;  // false: every cached engine is stale
 Oid g_config_relids[4] = {InvalidOid, InvalidOid, InvalidOid, InvalidOid};
-char* g_placeholder = nullptr;
-int g_rule_max_mem_kb = 8192;
 
-void on_relcache_invalidation(Datum, Oid relid) {
+void on_relcache_invalidation(Oid relid) {
   if (relid == InvalidOid) {
     g_engine_valid = false;
     return;
@@ -89,7 +88,7 @@ cr::Action action_of(const char* s) {
 
 std::unique_ptr<cr::Engine> build_engine(const RawConfig& raw) {
   cr::EngineConfig cfg;
-  cfg.rule_max_mem = static_cast<std::int64_t>(g_rule_max_mem_kb) * 1024;
+  cfg.rule_max_mem = static_cast<std::int64_t>(settings::rule_max_mem_kb) * 1024;
   for (int r = 0; r < raw.rules.nrows; ++r) {
     cr::RuleSpec rule;
     rule.name = raw.rules.at(r, 0);
@@ -153,20 +152,12 @@ const cr::Engine* redact_engine_if_ready() noexcept {
   return g_builtin_engine.get();
 }
 
-const char* redact_placeholder() { return g_placeholder ? g_placeholder : "[{type}_REDACTED]"; }
-
-void redact_engine_init() {
-  DefineCustomStringVariable(
-      "privacy.redact_placeholder", "Placeholder that privacy.redact() writes for a finding.",
-      "{type} is replaced by the entity type, for example [EMAIL_REDACTED].", &g_placeholder,
-      "[{type}_REDACTED]", PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable(
-      "privacy.rule_max_mem", "Memory budget of one custom rule's compiled RE2 pattern.",
-      "A pattern over the budget is refused when the rule is written.", &g_rule_max_mem_kb, 8192,
-      64, 65536, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
-  CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
+const char* redact_placeholder() {
+  return settings::redact_placeholder ? settings::redact_placeholder : "[{type}_REDACTED]";
 }
 
-int rule_max_mem_bytes() { return g_rule_max_mem_kb * 1024; }
+void redact_engine_on_relcache(Oid relid) { on_relcache_invalidation(relid); }
+
+int rule_max_mem_bytes() { return settings::rule_max_mem_kb * 1024; }
 
 }  // namespace pgp

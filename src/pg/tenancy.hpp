@@ -23,6 +23,4 @@ bool context_is_verified() noexcept;
 // True if the verified context lists `role` among its roles. Never throws or ereports.
 bool context_has_role(std::string_view role) noexcept;
 
-void tenancy_init();  // GUCs, transaction callbacks and the DISCARD ALL hook; from _PG_init
-
 }  // namespace pgp

@@ -5,6 +5,7 @@
 #include "core/crypto/jwt.hpp"
 #include "pg/convert.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 #include <ctime>
@@ -69,7 +70,7 @@ bool context_valid() noexcept {
   return true;
 }
 
-void on_xact(XactEvent event, void*) {
+void on_xact(XactEvent event) {
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_ABORT:
@@ -85,22 +86,9 @@ void on_xact(XactEvent event, void*) {
 
 // A context set inside a subtransaction that rolls back is dropped: fail closed rather than
 // keep an identity the application has rolled back.
-void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+void on_subxact(SubXactEvent event) {
   if (event == SUBXACT_EVENT_ABORT_SUB && g_ctx.set && g_ctx.nest_level >= GetCurrentTransactionNestLevel())
     clear_context();
-}
-
-ProcessUtility_hook_type g_prev_utility = nullptr;
-
-void utility_hook(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
-                  ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
-  Node* stmt = pstmt->utilityStmt;
-  if (stmt && IsA(stmt, DiscardStmt) && reinterpret_cast<DiscardStmt*>(stmt)->target == DISCARD_ALL)
-    clear_context();
-  if (g_prev_utility)
-    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
-  else
-    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
 }
 
 bool parse_scope(const char* scope) {
@@ -111,24 +99,13 @@ bool parse_scope(const char* scope) {
   return false;
 }
 
-// ---- settings ------------------------------------------------------------------------------
-
-char* g_issuer = nullptr;
-char* g_audience = nullptr;
-int g_leeway = 30;
-int g_max_token_bytes = 8192;
-char* g_tenant_claim = nullptr;
-char* g_subject_claim = nullptr;
-char* g_roles_claim = nullptr;
-char* g_region_claim = nullptr;
-
 // ---- signing keys (cached per backend, invalidated when privacy.signing_keys changes) -------
 
 std::unordered_map<std::string, cc::SigningKey> g_keys;
 bool g_keys_valid = false;
 Oid g_keys_relid = InvalidOid;
 
-void on_relcache(Datum, Oid relid) {
+void on_relcache(Oid relid) {
   if (relid == InvalidOid || relid == g_keys_relid) g_keys_valid = false;
 }
 
@@ -183,29 +160,15 @@ bool context_has_role(std::string_view role) noexcept {
   return false;
 }
 
-void tenancy_init() {
-  auto str = [](const char* name, const char* desc, char** var, const char* def) {
-    DefineCustomStringVariable(name, desc, nullptr, var, def, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  };
-  str("privacy.jwt_issuer", "Expected iss claim of tokens given to privacy.authenticate() (empty: not checked).",
-      &g_issuer, "");
-  str("privacy.jwt_audience", "Expected aud claim of tokens given to privacy.authenticate() (empty: not checked).",
-      &g_audience, "");
-  str("privacy.tenant_claim", "Token claim that names the tenant.", &g_tenant_claim, "tenant_id");
-  str("privacy.subject_claim", "Token claim that names the subject (user).", &g_subject_claim, "sub");
-  str("privacy.roles_claim", "Token claim that lists the caller's roles.", &g_roles_claim, "roles");
-  str("privacy.region_claim", "Token claim that names the tenant's region.", &g_region_claim, "region");
-  DefineCustomIntVariable("privacy.jwt_leeway", "Clock skew allowed for exp and nbf, in seconds.", nullptr,
-                          &g_leeway, 30, 0, 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("privacy.jwt_max_token_bytes", "Longest token privacy.authenticate() accepts.",
-                          nullptr, &g_max_token_bytes, 8192, 256, 65536, PGC_SUSET, 0, nullptr, nullptr,
-                          nullptr);
-  RegisterXactCallback(on_xact, nullptr);
-  RegisterSubXactCallback(on_subxact, nullptr);
-  CacheRegisterRelcacheCallback(on_relcache, 0);
-  g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = utility_hook;
+// The registry's dispatch (registry.hpp).
+void tenancy_utility_before(const UtilityCall& call) {
+  Node* stmt = call.pstmt->utilityStmt;
+  if (stmt && IsA(stmt, DiscardStmt) && reinterpret_cast<DiscardStmt*>(stmt)->target == DISCARD_ALL)
+    clear_context();
 }
+void tenancy_on_xact(XactEvent event) { on_xact(event); }
+void tenancy_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId) { on_subxact(event); }
+void tenancy_on_relcache(Oid relid) { on_relcache(relid); }
 
 }  // namespace pgp
 
@@ -221,14 +184,14 @@ Datum pgp_authenticate(PG_FUNCTION_ARGS) {
   pgp::guarded([&] {
     cc::VerifyOptions o;
     o.now = now;
-    o.leeway = g_leeway;
-    o.issuer = g_issuer ? g_issuer : "";
-    o.audience = g_audience ? g_audience : "";
-    o.max_token_bytes = static_cast<std::size_t>(g_max_token_bytes);
-    o.tenant_claim = g_tenant_claim;
-    o.subject_claim = g_subject_claim;
-    o.roles_claim = g_roles_claim;
-    o.region_claim = g_region_claim;
+    o.leeway = pgp::settings::jwt_leeway_s;
+    o.issuer = pgp::settings::jwt_issuer ? pgp::settings::jwt_issuer : "";
+    o.audience = pgp::settings::jwt_audience ? pgp::settings::jwt_audience : "";
+    o.max_token_bytes = static_cast<std::size_t>(pgp::settings::jwt_max_token_bytes);
+    o.tenant_claim = pgp::settings::tenant_claim;
+    o.subject_claim = pgp::settings::subject_claim;
+    o.roles_claim = pgp::settings::roles_claim;
+    o.region_claim = pgp::settings::region_claim;
     auto lookup = [](std::string_view kid) -> const cc::SigningKey* {
       auto it = g_keys.find(std::string(kid));
       return it == g_keys.end() ? nullptr : &it->second;
