@@ -48,6 +48,7 @@ char* provider_ca_file = nullptr;
 char* keyring_file = nullptr;
 char* keyring_command = nullptr;
 char* keyring_dir = nullptr;
+char* cluster_context = nullptr;
 }  // namespace settings
 
 namespace {
@@ -67,19 +68,21 @@ struct Setting {
   const char* doc;       // one line: pg_settings.short_desc and the docs' description
   const char* long_doc;  // pg_settings.extra_desc, or nullptr
   GucStringAssignHook assign;
+  GucStringCheckHook check;
 };
 
 constexpr Setting boolean(const char* name, bool* var, bool def, GucContext ctx, int flags, const char* doc,
                           const char* long_doc = nullptr) {
-  return {name, Kind::Bool, var, def, 0, nullptr, 0, 0, ctx, flags, doc, long_doc, nullptr};
+  return {name, Kind::Bool, var, def, 0, nullptr, 0, 0, ctx, flags, doc, long_doc, nullptr, nullptr};
 }
 constexpr Setting integer(const char* name, int* var, int def, int min, int max, GucContext ctx, int flags,
                           const char* doc, const char* long_doc = nullptr) {
-  return {name, Kind::Int, var, false, def, nullptr, min, max, ctx, flags, doc, long_doc, nullptr};
+  return {name, Kind::Int, var, false, def, nullptr, min, max, ctx, flags, doc, long_doc, nullptr, nullptr};
 }
 constexpr Setting string(const char* name, char** var, const char* def, GucContext ctx, int flags, const char* doc,
-                         const char* long_doc = nullptr, GucStringAssignHook assign = nullptr) {
-  return {name, Kind::String, var, false, 0, def, 0, 0, ctx, flags, doc, long_doc, assign};
+                         const char* long_doc = nullptr, GucStringAssignHook assign = nullptr,
+                         GucStringCheckHook check = nullptr) {
+  return {name, Kind::String, var, false, 0, def, 0, 0, ctx, flags, doc, long_doc, assign, check};
 }
 
 // A string setting's assign hook that tells a capability its value changed.
@@ -118,6 +121,13 @@ const Setting kSettings[] = {
            "Token claim that lists the caller's roles."),
     string("privacy.region_claim", &settings::region_claim, "region", PGC_SUSET, 0,
            "Token claim that names the tenant's region."),
+    // Any role may set it: the value is checked (sealed by the coordinator, not expired) when set.
+    string("privacy.cluster_context", &settings::cluster_context, "", PGC_USERSET,
+           GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+           "The verified context a Citus coordinator sends to its workers (sealed; set by pg_privacy).",
+           "Set by privacy.authenticate() and privacy.set_context() on a coordinator with SET LOCAL; a worker "
+           "accepts only a value sealed with the cluster's master key and not expired (docs/citus.md).",
+           cluster_context_assign, cluster_context_check),
     // retention
     string("privacy.databases", &settings::databases, "", PGC_SIGHUP, GUC_LIST_INPUT,
            "Databases the retention background worker purges (comma-separated).",
@@ -175,7 +185,7 @@ void register_settings() {
         break;
       case Kind::String:
         DefineCustomStringVariable(s.name, s.doc, s.long_doc, static_cast<char**>(s.var), s.string_default,
-                                   s.context, s.flags, nullptr, s.assign, nullptr);
+                                   s.context, s.flags, s.check, s.assign, nullptr);
         break;
     }
   }

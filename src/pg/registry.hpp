@@ -46,6 +46,7 @@ extern char* provider_ca_file;
 extern char* keyring_file;
 extern char* keyring_command;
 extern char* keyring_dir;
+extern char* cluster_context;
 }  // namespace settings
 
 // The arguments of one ProcessUtility call, as the hook received them.
@@ -91,6 +92,10 @@ void audit_on_xact(XactEvent event);
 void audit_on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent);
 void audit_on_relcache(Oid relid);
 void audit_on_role_change();                             // a pg_authid change (AUTHOID syscache)
+
+// tenancy on a Citus cluster (cluster.cpp): the check and assign hooks of privacy.cluster_context
+bool cluster_context_check(char** newval, void** extra, GucSource source);
+void cluster_context_assign(const char* newval, void* extra);
 
 // retention
 void retention_register_workers();  // preloaded only

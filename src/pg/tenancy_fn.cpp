@@ -3,6 +3,7 @@
 // memory and is cleared at transaction end (or kept for the session when asked), on DISCARD ALL,
 // and when a subtransaction that set it aborts.
 #include "core/crypto/jwt.hpp"
+#include "pg/cluster.hpp"
 #include "pg/convert.hpp"
 #include "pg/owner_spi.hpp"
 #include "pg/registry.hpp"
@@ -146,17 +147,37 @@ void ensure_keys_loaded() {
 
 namespace pgp {
 
-const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
-const char* current_subject_or_null() noexcept { return context_valid() ? g_ctx.subject.c_str() : nullptr; }
+// The backend's own context first; on a Citus worker, else the one its coordinator sent.
+const char* current_tenant_or_null() noexcept {
+  if (context_valid()) return g_ctx.tenant.c_str();
+  const ReceivedContext* r = received_context();
+  return r ? r->tenant : nullptr;
+}
+const char* current_subject_or_null() noexcept {
+  if (context_valid()) return g_ctx.subject.c_str();
+  const ReceivedContext* r = received_context();
+  return r ? r->subject : nullptr;
+}
 
-const char* current_region_or_null() noexcept { return context_valid() ? g_ctx.region.c_str() : nullptr; }
+const char* current_region_or_null() noexcept {
+  if (context_valid()) return g_ctx.region.c_str();
+  const ReceivedContext* r = received_context();
+  return r ? r->region : nullptr;
+}
 
-bool context_is_verified() noexcept { return context_valid(); }
+bool context_is_verified() noexcept { return context_valid() || received_context() != nullptr; }
 
 bool context_has_role(std::string_view role) noexcept {
-  if (!context_valid()) return false;
-  for (const std::string& r : g_ctx.roles)
-    if (r == role) return true;
+  if (context_valid()) {
+    for (const std::string& r : g_ctx.roles)
+      if (r == role) return true;
+    return false;
+  }
+  const ReceivedContext* rc = received_context();
+  if (!rc) return false;
+  const char* p = rc->roles;
+  for (int i = 0; i < rc->nroles; p += strlen(p) + 1, ++i)
+    if (role == p) return true;
   return false;
 }
 
@@ -172,10 +193,31 @@ void tenancy_on_relcache(Oid relid) { on_relcache(relid); }
 
 }  // namespace pgp
 
+namespace {
+
+// A session-scoped context cannot follow the session's later transactions to the workers: Citus
+// replays only SET LOCAL, and only inside a transaction block.
+void refuse_session_scope_on_citus(bool session_scope) {
+  if (session_scope && pgp::citus_installed())
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '9', '0', '3')),
+                    errmsg("a session-scoped context is not supported on a Citus cluster"),
+                    errhint("Authenticate at the start of each transaction (the default scope, 'transaction').")));
+}
+
+// Sends the backend's context (or its absence) to the Citus workers of the transaction.
+void send_to_workers() {
+  pgp::ContextToSend c{nullptr, nullptr, nullptr, nullptr, 0};
+  if (g_ctx.set) c = {g_ctx.tenant.c_str(), g_ctx.subject.c_str(), g_ctx.region.c_str(), &g_ctx.roles, g_ctx.expires};
+  pgp::send_context_to_workers(c);
+}
+
+}  // namespace
+
 // privacy.authenticate(token text, scope text DEFAULT 'transaction') RETURNS jsonb
 Datum pgp_authenticate(PG_FUNCTION_ARGS) {
   text* token = PG_GETARG_TEXT_PP(0);
   const bool session_scope = parse_scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+  refuse_session_scope_on_citus(session_scope);
   ensure_keys_loaded();
   const std::int64_t now = static_cast<std::int64_t>(timestamptz_to_time_t(GetCurrentTimestamp()));
   const int nest = GetCurrentTransactionNestLevel();
@@ -206,6 +248,7 @@ Datum pgp_authenticate(PG_FUNCTION_ARGS) {
     g_ctx.nest_level = nest;
     g_ctx.set = true;
   });
+  send_to_workers();
   PG_RETURN_TEXT_P(cstring_to_text(g_ctx.tenant.c_str()));
 }
 
@@ -230,6 +273,7 @@ Datum pgp_set_context(PG_FUNCTION_ARGS) {
     deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &roles, &role_nulls, &nroles);
   const char* region = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
   const bool session_scope = parse_scope(PG_ARGISNULL(4) ? "transaction" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+  refuse_session_scope_on_citus(session_scope);
   const int nest = GetCurrentTransactionNestLevel();
   clear_context();
   pgp::guarded([&] {
@@ -242,36 +286,44 @@ Datum pgp_set_context(PG_FUNCTION_ARGS) {
     g_ctx.nest_level = nest;
     g_ctx.set = true;
   });
+  send_to_workers();
   PG_RETURN_VOID();
 }
 
 Datum pgp_logout(PG_FUNCTION_ARGS) {
   clear_context();
+  send_to_workers();
   PG_RETURN_VOID();
 }
 
 Datum pgp_current_tenant(PG_FUNCTION_ARGS) {
-  if (!context_valid()) PG_RETURN_NULL();
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.tenant.data(), static_cast<int>(g_ctx.tenant.size())));
+  const char* t = pgp::current_tenant_or_null();
+  if (!t) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(t));
 }
 
 Datum pgp_current_subject(PG_FUNCTION_ARGS) {
-  if (!context_valid()) PG_RETURN_NULL();
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.subject.data(), static_cast<int>(g_ctx.subject.size())));
+  const char* s = pgp::current_subject_or_null();
+  if (!s) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(s));
 }
 
 Datum pgp_current_region(PG_FUNCTION_ARGS) {
-  if (!context_valid() || g_ctx.region.empty()) PG_RETURN_NULL();
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.region.data(), static_cast<int>(g_ctx.region.size())));
+  const char* r = pgp::current_region_or_null();
+  if (!r || !*r) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(r));
 }
 
 Datum pgp_current_roles(PG_FUNCTION_ARGS) {
-  if (!context_valid()) PG_RETURN_NULL();
-  const int n = static_cast<int>(g_ctx.roles.size());
+  const pgp::ReceivedContext* rc = context_valid() ? nullptr : pgp::received_context();
+  if (!context_valid() && !rc) PG_RETURN_NULL();
+  const int n = rc ? rc->nroles : static_cast<int>(g_ctx.roles.size());
   Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
-  for (int i = 0; i < n; ++i)
-    elems[i] = PointerGetDatum(
-        cstring_to_text_with_len(g_ctx.roles[i].data(), static_cast<int>(g_ctx.roles[i].size())));
+  const char* p = rc ? rc->roles : nullptr;
+  for (int i = 0; i < n; ++i) {
+    elems[i] = PointerGetDatum(rc ? cstring_to_text(p) : cstring_to_text(g_ctx.roles[i].c_str()));
+    if (rc) p += strlen(p) + 1;
+  }
   PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 

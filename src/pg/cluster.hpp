@@ -1,0 +1,40 @@
+// pg_privacy on a Citus cluster (docs/citus.md): whether Citus is here and which role this node
+// plays, and the verified context a coordinator sends to its workers (privacy.cluster_context).
+#pragma once
+
+#include "pg/pg.hpp"
+
+#include <string>
+#include <vector>
+
+namespace pgp {
+
+// True when the citus extension is installed in this database. May ereport (a catalog read).
+bool citus_installed();
+
+// The verified context this backend received from a coordinator through privacy.cluster_context
+// (checked when it was set): nullptr when none, or when it has expired. Never ereports.
+struct ReceivedContext {
+  const char* tenant;
+  const char* subject;
+  const char* region;     // "" when none
+  const char* config_digest;
+  int nroles;
+  const char* roles;      // nroles NUL-terminated strings, one after the other
+  std::int64_t expires;
+};
+const ReceivedContext* received_context() noexcept;
+
+// On a coordinator inside a transaction block: sends the verified context (or, with
+// `tenant == nullptr`, its absence) to every worker the transaction uses, as
+// SET LOCAL privacy.cluster_context, which Citus propagates. A no-op without Citus. May ereport.
+struct ContextToSend {
+  const char* tenant;  // nullptr: no context
+  const char* subject;
+  const char* region;
+  const std::vector<std::string>* roles;
+  std::int64_t expires;  // 0: none
+};
+void send_context_to_workers(const ContextToSend& context);
+
+}  // namespace pgp
