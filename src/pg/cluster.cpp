@@ -9,6 +9,7 @@
 #include "core/tenancy/cluster_context.hpp"
 #include "pg/guard.hpp"
 #include "pg/keyring.hpp"
+#include "pg/owner_spi.hpp"
 #include "pg/registry.hpp"
 
 #include <algorithm>
@@ -39,11 +40,48 @@ struct ContextExtra {
 
 ContextExtra* g_received = nullptr;
 
+// This node's configuration version (privacy._config_digest()), computed when first needed and
+// again after a change to one of the tables it covers (the relcache callback).
+constexpr int kDigestTables = 4;
+const char* const kDigestTableNames[kDigestTables] = {"rules", "allow_list", "dictionaries", "dictionary_terms"};
+Oid g_digest_relids[kDigestTables] = {};
+char g_digest[65] = "";
+bool g_digest_valid = false;
+
 std::int64_t unix_now(TimestampTz t) { return static_cast<std::int64_t>(timestamptz_to_time_t(t)); }
 
 }  // namespace
 
 bool citus_installed() { return OidIsValid(get_extension_oid("citus", true)); }
+
+const char* config_digest() {
+  if (g_digest_valid) return g_digest;
+  static const char* const kQuery[] = {"SELECT privacy._config_digest()"};
+  RawRows rows;
+  owner_queries(kQuery, &rows, 1);
+  strlcpy(g_digest, rows.nrows == 1 && rows.at(0, 0) ? rows.at(0, 0) : "", sizeof g_digest);
+  for (int i = 0; i < kDigestTables; ++i) g_digest_relids[i] = privacy_relid(kDigestTableNames[i]);
+  g_digest_valid = true;
+  return g_digest;
+}
+
+void require_coordinator_config() {
+  const ReceivedContext* rc = received_context();
+  if (!rc || !*rc->config_digest) return;
+  if (strcmp(config_digest(), rc->config_digest) != 0)
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '9', '0', '4')),
+                    errmsg("this node's pg_privacy configuration differs from the coordinator's"),
+                    errdetail("Redaction rules, allow-list or dictionaries were changed on the coordinator (or "
+                              "here) since the last privacy.cluster_sync(); tenant statements are refused until "
+                              "they match."),
+                    errhint("Run SELECT privacy.cluster_sync() on the coordinator.")));
+}
+
+void cluster_on_relcache(Oid relid) {
+  if (!g_digest_valid) return;
+  for (Oid o : g_digest_relids)
+    if (relid == InvalidOid || relid == o) g_digest_valid = false;
+}
 
 const ReceivedContext* received_context() noexcept {
   if (!g_received) return nullptr;
@@ -111,8 +149,10 @@ void send_context_to_workers(const ContextToSend& c) {
   const char* command = "SET LOCAL privacy.cluster_context = ''";
   if (c.tenant) {
     const std::int64_t now = unix_now(GetCurrentTimestamp());
+    const char* digest = config_digest();
     guarded([&] {
       ct::ClusterContext cc;
+      cc.config_digest = digest;
       cc.expires = c.expires > 0 ? std::min(c.expires, now + kContextTtlSeconds) : now + kContextTtlSeconds;
       cc.tenant = c.tenant;
       cc.subject = c.subject ? c.subject : "";

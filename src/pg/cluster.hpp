@@ -12,6 +12,14 @@ namespace pgp {
 // True when the citus extension is installed in this database. May ereport (a catalog read).
 bool citus_installed();
 
+// This node's configuration version: privacy._config_digest(), cached until the tables it
+// covers change. May ereport.
+const char* config_digest();
+
+// On a worker running under a context received from the coordinator: PV904 unless this node's
+// configuration version is the one the coordinator sealed into it. May ereport.
+void require_coordinator_config();
+
 // The verified context this backend received from a coordinator through privacy.cluster_context
 // (checked when it was set): nullptr when none, or when it has expired. Never ereports.
 struct ReceivedContext {

@@ -2,6 +2,7 @@
 // extension owner, compiles it into one engine per backend, and drops it on invalidation.
 #include "pg/redact_engine.hpp"
 
+#include "pg/cluster.hpp"
 #include "pg/guard.hpp"
 #include "pg/owner_spi.hpp"
 #include "pg/registry.hpp"
@@ -122,6 +123,7 @@ std::unique_ptr<cr::Engine> build_engine(const RawConfig& raw) {
 }  // namespace
 
 const cr::Engine& redact_engine() {
+  require_coordinator_config();  // on a Citus worker: never redact with other rules than the coordinator's
   const char* tenant = current_tenant_or_null();
   if (CachedEngine* e = cached_engine(tenant)) return *e->engine;
   RawConfig raw = load_raw_config(tenant);

@@ -227,8 +227,8 @@ using SubXactStep = void (*)(SubXactEvent, SubTransactionId, SubTransactionId);
 constexpr SubXactStep kSubXact[] = {audit_on_subxact, crypto_on_subxact, tenancy_on_subxact};
 
 using RelcacheStep = void (*)(Oid);
-constexpr RelcacheStep kRelcache[] = {redact_engine_on_relcache, tenancy_on_relcache, classify_on_relcache,
-                                      audit_on_relcache, crypto_on_relcache};
+constexpr RelcacheStep kRelcache[] = {redact_engine_on_relcache, tenancy_on_relcache, cluster_on_relcache,
+                                      classify_on_relcache, audit_on_relcache, crypto_on_relcache};
 
 using Step = void (*)();
 constexpr Step kRoleChange[] = {audit_on_role_change};  // AUTHOID syscache

@@ -96,6 +96,7 @@ void audit_on_role_change();                             // a pg_authid change (
 // tenancy on a Citus cluster (cluster.cpp): the check and assign hooks of privacy.cluster_context
 bool cluster_context_check(char** newval, void** extra, GucSource source);
 void cluster_context_assign(const char* newval, void* extra);
+void cluster_on_relcache(Oid relid);  // the configuration version's tables
 
 // retention
 void retention_register_workers();  // preloaded only

@@ -297,24 +297,28 @@ Datum pgp_logout(PG_FUNCTION_ARGS) {
 }
 
 Datum pgp_current_tenant(PG_FUNCTION_ARGS) {
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
   const char* t = pgp::current_tenant_or_null();
   if (!t) PG_RETURN_NULL();
   PG_RETURN_TEXT_P(cstring_to_text(t));
 }
 
 Datum pgp_current_subject(PG_FUNCTION_ARGS) {
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
   const char* s = pgp::current_subject_or_null();
   if (!s) PG_RETURN_NULL();
   PG_RETURN_TEXT_P(cstring_to_text(s));
 }
 
 Datum pgp_current_region(PG_FUNCTION_ARGS) {
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
   const char* r = pgp::current_region_or_null();
   if (!r || !*r) PG_RETURN_NULL();
   PG_RETURN_TEXT_P(cstring_to_text(r));
 }
 
 Datum pgp_current_roles(PG_FUNCTION_ARGS) {
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
   const pgp::ReceivedContext* rc = context_valid() ? nullptr : pgp::received_context();
   if (!context_valid() && !rc) PG_RETURN_NULL();
   const int n = rc ? rc->nroles : static_cast<int>(g_ctx.roles.size());

@@ -71,3 +71,83 @@ BEGIN
          protected_at = now();
 END $$;
 REVOKE ALL ON FUNCTION privacy.protect(regclass, name, name) FROM PUBLIC;
+
+-- The configuration version of this node: SHA-256 over the rows of the configuration that
+-- workers use (the redaction engine's rules, allow-list, dictionaries and terms), in a fixed
+-- order and text form (UTC, ISO dates, "C" collation), so that two nodes with the same rows
+-- agree whatever their settings. A coordinator seals it into the context it sends; a worker
+-- whose own version differs refuses (PV904). Replicated by privacy.cluster_sync().
+CREATE FUNCTION privacy._config_digest() RETURNS text
+  LANGUAGE sql STABLE
+  SET search_path = pg_catalog, pg_temp SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD'
+  SET "IntervalStyle" = 'postgres' SET extra_float_digits = 1 AS $$
+  SELECT encode(sha256(convert_to(concat_ws(E'\n',
+    'rules', (SELECT string_agg(r::text, E'\n' ORDER BY r.rule_id) FROM privacy.rules r),
+    'allow_list', (SELECT string_agg(a::text, E'\n' ORDER BY a.allow_id) FROM privacy.allow_list a),
+    'dictionaries', (SELECT string_agg(d::text, E'\n' ORDER BY d.name COLLATE "C") FROM privacy.dictionaries d),
+    'dictionary_terms', (SELECT string_agg(t::text, E'\n' ORDER BY t.dictionary COLLATE "C", t.term COLLATE "C")
+                           FROM privacy.dictionary_terms t)), 'UTF8')), 'hex')
+$$;
+REVOKE ALL ON FUNCTION privacy._config_digest() FROM PUBLIC;
+
+-- On a worker: replaces the replicated configuration with the coordinator's rows (the payload
+-- privacy.cluster_sync() sends) and checks that the result has the coordinator's version.
+CREATE FUNCTION privacy._cluster_apply(payload jsonb) RETURNS text
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM privacy.dictionary_terms;
+  DELETE FROM privacy.dictionaries;
+  DELETE FROM privacy.allow_list;
+  DELETE FROM privacy.rules;
+  INSERT INTO privacy.rules SELECT * FROM jsonb_populate_recordset(NULL::privacy.rules, payload -> 'rules');
+  INSERT INTO privacy.allow_list
+    SELECT * FROM jsonb_populate_recordset(NULL::privacy.allow_list, payload -> 'allow_list');
+  INSERT INTO privacy.dictionaries
+    SELECT * FROM jsonb_populate_recordset(NULL::privacy.dictionaries, payload -> 'dictionaries');
+  INSERT INTO privacy.dictionary_terms
+    SELECT * FROM jsonb_populate_recordset(NULL::privacy.dictionary_terms, payload -> 'dictionary_terms');
+  IF privacy._config_digest() IS DISTINCT FROM payload ->> 'digest' THEN
+    RAISE EXCEPTION 'the configuration received from the coordinator does not have its version'
+      USING ERRCODE = 'PV904', HINT = 'Check that every node runs the same pg_privacy version.';
+  END IF;
+  RETURN payload ->> 'digest';
+END $$;
+REVOKE ALL ON FUNCTION privacy._cluster_apply(jsonb) FROM PUBLIC;
+
+-- On the coordinator: sends the replicated configuration to every worker (run_command_on_workers,
+-- one transaction per worker) and returns each worker's new version. Call it after committing a
+-- change to rules, allow-list or dictionaries: until then the workers refuse (PV904).
+CREATE FUNCTION privacy.cluster_sync(OUT node text, OUT port integer, OUT config_version text)
+  RETURNS SETOF record
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  payload jsonb;
+  r record;
+BEGIN
+  IF to_regclass('pg_catalog.pg_dist_node') IS NULL THEN
+    RAISE EXCEPTION 'privacy.cluster_sync() needs Citus' USING ERRCODE = 'PV903',
+      HINT = 'It replicates the configuration from a Citus coordinator to its workers.';
+  END IF;
+  payload := jsonb_build_object(
+    'digest', privacy._config_digest(),
+    'rules', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM privacy.rules t),
+    'allow_list', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM privacy.allow_list t),
+    'dictionaries', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM privacy.dictionaries t),
+    'dictionary_terms', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM privacy.dictionary_terms t));
+  FOR r IN EXECUTE 'SELECT nodename, nodeport, success, result FROM run_command_on_workers($1) '
+                   'ORDER BY nodename, nodeport'
+      USING format('SELECT privacy._cluster_apply(%L::jsonb)', payload::text) LOOP
+    IF NOT r.success THEN
+      RAISE EXCEPTION 'the configuration could not be sent to worker %:%', r.nodename, r.nodeport
+        USING ERRCODE = 'PV905', DETAIL = r.result,
+              HINT = 'The workers refuse tenant statements (PV904) until privacy.cluster_sync() succeeds.';
+    END IF;
+    node := r.nodename;
+    port := r.nodeport;
+    config_version := r.result;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.cluster_sync() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.cluster_sync() IS
+  'replicates the redaction configuration from a Citus coordinator to every worker';
