@@ -205,7 +205,8 @@ constexpr UtilityStep kUtilityBefore[] = {tenancy_utility_before, classify_utili
 constexpr UtilityStep kUtilityAfter[] = {audit_utility_after};
 
 using PlannerBefore = Query* (*)(Query*);
-constexpr PlannerBefore kPlannerBefore[] = {classify_planner_before};
+// Routing after classification: its tenant qual must reach Citus unmasked.
+constexpr PlannerBefore kPlannerBefore[] = {classify_planner_before, cluster_route_planner_before};
 using PlannerAfter = void (*)(PlannedStmt*);
 constexpr PlannerAfter kPlannerAfter[] = {classify_planner_after};
 
@@ -228,7 +229,8 @@ constexpr SubXactStep kSubXact[] = {audit_on_subxact, crypto_on_subxact, tenancy
 
 using RelcacheStep = void (*)(Oid);
 constexpr RelcacheStep kRelcache[] = {redact_engine_on_relcache, tenancy_on_relcache, cluster_on_relcache,
-                                      classify_on_relcache, audit_on_relcache, crypto_on_relcache};
+                                      cluster_routing_on_relcache, classify_on_relcache, audit_on_relcache,
+                                      crypto_on_relcache};
 
 using Step = void (*)();
 constexpr Step kRoleChange[] = {audit_on_role_change};  // AUTHOID syscache

@@ -97,6 +97,10 @@ void audit_on_role_change();                             // a pg_authid change (
 bool cluster_context_check(char** newval, void** extra, GucSource source);
 void cluster_context_assign(const char* newval, void* extra);
 void cluster_on_relcache(Oid relid);  // the configuration version's tables
+// routing (cluster_routing.cpp): the tenant qual that lets Citus route to one shard
+Query* cluster_route_planner_before(Query* parse);
+void cluster_routing_on_relcache(Oid relid);
+void cluster_routing_context_changed(const char* tenant);  // called by tenancy; may reset the plan cache
 
 // retention
 void retention_register_workers();  // preloaded only

@@ -17,6 +17,10 @@ const char* current_subject_or_null() noexcept;
 // context. Never throws or ereports.
 const char* current_region_or_null() noexcept;
 
+// The tenant of this backend's own verified context (authenticate/set_context), not one received
+// from a Citus coordinator; nullptr without one. Never throws or ereports.
+const char* own_tenant_or_null() noexcept;
+
 // True while a verified context is set (and not expired). Never throws or ereports.
 bool context_is_verified() noexcept;
 

@@ -147,6 +147,8 @@ void ensure_keys_loaded() {
 
 namespace pgp {
 
+const char* own_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
+
 // The backend's own context first; on a Citus worker, else the one its coordinator sent.
 const char* current_tenant_or_null() noexcept {
   if (context_valid()) return g_ctx.tenant.c_str();
@@ -204,10 +206,12 @@ void refuse_session_scope_on_citus(bool session_scope) {
                     errhint("Authenticate at the start of each transaction (the default scope, 'transaction').")));
 }
 
-// Sends the backend's context (or its absence) to the Citus workers of the transaction.
+// Sends the backend's context (or its absence) to the Citus workers of the transaction, and
+// drops cached plans routed to another tenant's shard.
 void send_to_workers() {
   pgp::ContextToSend c{nullptr, nullptr, nullptr, nullptr, 0};
   if (g_ctx.set) c = {g_ctx.tenant.c_str(), g_ctx.subject.c_str(), g_ctx.region.c_str(), &g_ctx.roles, g_ctx.expires};
+  pgp::cluster_routing_context_changed(c.tenant);
   pgp::send_context_to_workers(c);
 }
 

@@ -151,3 +151,8 @@ END $$;
 REVOKE ALL ON FUNCTION privacy.cluster_sync() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.cluster_sync() IS
   'replicates the redaction configuration from a Citus coordinator to every worker';
+
+-- Routing (docs/citus.md) caches which protected tables are distributed by their tenant column:
+-- a change to the list invalidates that cache in every backend.
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.protected_tables
+  FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();

@@ -9,6 +9,7 @@ use CitusTest;
 
 my $secret = 'citus-test-secret-0123456789abcdef0123';
 query(COORD, qq{
+	CREATE EXTENSION IF NOT EXISTS pg_privacy;
 	CREATE TABLE messages (tenant_id text NOT NULL, id bigserial, body text, PRIMARY KEY (tenant_id, id));
 	SELECT create_distributed_table('messages', 'tenant_id');
 	INSERT INTO messages (tenant_id, body)
