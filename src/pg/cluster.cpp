@@ -17,7 +17,8 @@
 #include <cstring>
 
 extern "C" {
-#include "commands/extension.h"
+#include "catalog/pg_namespace.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -52,7 +53,9 @@ std::int64_t unix_now(TimestampTz t) { return static_cast<std::int64_t>(timestam
 
 }  // namespace
 
-bool citus_installed() { return OidIsValid(get_extension_oid("citus", true)); }
+// Citus's metadata tables exist exactly where the extension is installed; a syscache probe is
+// cheap enough for every call of an encryption function.
+bool citus_installed() { return OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)); }
 
 const char* config_digest() {
   if (g_digest_valid) return g_digest;
@@ -63,6 +66,27 @@ const char* config_digest() {
   for (int i = 0; i < kDigestTables; ++i) g_digest_relids[i] = privacy_relid(kDigestTableNames[i]);
   g_digest_valid = true;
   return g_digest;
+}
+
+bool citus_worker() {
+  static int cached = -1;  // the node's group does not change under a running backend
+  if (cached >= 0) return cached == 1;
+  if (!citus_installed()) return false;
+  static const char* const kQuery[] = {"SELECT groupid <> 0 FROM pg_catalog.pg_dist_local_group"};
+  RawRows rows;
+  owner_queries(kQuery, &rows, 1);
+  cached = rows.nrows == 1 && rows.at(0, 0) && rows.at(0, 0)[0] == 't';
+  return cached == 1;
+}
+
+void refuse_on_citus_worker(const char* what) {
+  if (!citus_worker()) return;
+  ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '9', '0', '6')),
+                  errmsg("%s runs on the Citus coordinator, not on a worker", what),
+                  errdetail("Tenant and subject keys are created and kept in one place, the coordinator, so that a "
+                            "shred there reaches every copy."),
+                  errhint("Decrypt on the coordinator: read the column through a materialized CTE, "
+                          "WITH m AS MATERIALIZED (SELECT ...) SELECT privacy.decrypt(col) FROM m.")));
 }
 
 void require_coordinator_config() {

@@ -9,12 +9,18 @@
 
 namespace pgp {
 
-// True when the citus extension is installed in this database. May ereport (a catalog read).
+// True when the citus extension is installed in this database (a syscache probe).
 bool citus_installed();
 
 // This node's configuration version: privacy._config_digest(), cached until the tables it
 // covers change. May ereport.
 const char* config_digest();
+
+// True on a Citus worker (a node whose group is not the coordinator's). May ereport.
+bool citus_worker();
+
+// PV906 on a Citus worker: `what` (encryption) is done on the coordinator only. May ereport.
+void refuse_on_citus_worker(const char* what);
 
 // On a worker running under a context received from the coordinator: PV904 unless this node's
 // configuration version is the one the coordinator sealed into it. May ereport.

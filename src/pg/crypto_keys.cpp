@@ -8,6 +8,7 @@
 #include "core/crypto/keyring.hpp"
 #include "core/crypto/tenant_secret.hpp"
 #include "core/crypto/wrap.hpp"
+#include "pg/cluster.hpp"
 #include "pg/convert.hpp"
 #include "pg/guard.hpp"
 #include "pg/keyring.hpp"
@@ -246,7 +247,12 @@ TenantKeySet build_set(std::string_view tenant, const RawRows& rows) {
 
 }  // namespace
 
-void crypto_accept_invalidations() { AcceptInvalidationMessages(); }
+void crypto_accept_invalidations() {
+  // Keys live on the Citus coordinator only: a worker creating its own would split a tenant's
+  // keys, and a shred on the coordinator would not reach them.
+  refuse_on_citus_worker("encryption");
+  AcceptInvalidationMessages();
+}
 
 const char* keyring_dir() { return dir_set() ? settings::keyring_dir : ""; }
 
