@@ -89,6 +89,26 @@ void refuse_on_citus_worker(const char* what) {
                           "WITH m AS MATERIALIZED (SELECT ...) SELECT privacy.decrypt(col) FROM m.")));
 }
 
+char* citus_logical_table_name(Relation rel) {
+  if (!citus_installed()) return nullptr;
+  // A shard is named after its table: <table>_<shard id>.
+  const char* name = RelationGetRelationName(rel);
+  const char* us = strrchr(name, '_');
+  if (!us || us[1] == '\0' || strspn(us + 1, "0123456789") != strlen(us + 1)) return nullptr;
+  const int64 shardid = strtoll(us + 1, nullptr, 10);
+  Oid types[1] = {INT8OID};
+  Datum values[1] = {Int64GetDatum(shardid)};
+  RawRows rows;
+  owner_execute("SELECT logicalrelid::oid FROM pg_catalog.pg_dist_shard WHERE shardid = $1", 1, types, values,
+                nullptr, true, &rows);
+  if (rows.nrows != 1 || !rows.at(0, 0)) return nullptr;
+  const Oid logical = static_cast<Oid>(strtoul(rows.at(0, 0), nullptr, 10));
+  const char* relname = get_rel_name(logical);
+  const Oid nsp = get_rel_namespace(logical);
+  if (!relname || !OidIsValid(nsp)) return nullptr;
+  return pstrdup(quote_qualified_identifier(get_namespace_name(nsp), relname));
+}
+
 void require_coordinator_config() {
   const ReceivedContext* rc = received_context();
   if (!rc || !*rc->config_digest) return;

@@ -4,6 +4,10 @@
 
 #include "pg/pg.hpp"
 
+extern "C" {
+#include "utils/rel.h"
+}
+
 #include <string>
 #include <vector>
 
@@ -21,6 +25,10 @@ bool citus_worker();
 
 // PV906 on a Citus worker: `what` (encryption) is done on the coordinator only. May ereport.
 void refuse_on_citus_worker(const char* what);
+
+// When `rel` is a Citus shard, the schema-qualified, quoted name of its distributed table
+// (palloc'd); nullptr otherwise. Audit records name the logical table. May ereport.
+char* citus_logical_table_name(Relation rel);
 
 // On a worker running under a context received from the coordinator: PV904 unless this node's
 // configuration version is the one the coordinator sealed into it. May ereport.

@@ -156,3 +156,44 @@ COMMENT ON FUNCTION privacy.cluster_sync() IS
 -- a change to the list invalidates that cache in every backend.
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.protected_tables
   FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();
+
+-- Audit on a cluster: each node keeps its own hash chain of the records written there (on the
+-- workers, the rows of the shards they hold, named by their distributed table). From the
+-- coordinator, verifies every node's chain and exports every node's head, by Citus node id.
+CREATE FUNCTION privacy.cluster_audit_verify(OUT nodeid integer, OUT ok boolean, OUT checked bigint,
+    OUT head_id bigint, OUT head_hash text, OUT error text)
+  RETURNS SETOF record
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r record;
+  parts text[];
+BEGIN
+  IF to_regclass('pg_catalog.pg_dist_node') IS NULL THEN
+    RAISE EXCEPTION 'privacy.cluster_audit_verify() needs Citus' USING ERRCODE = 'PV903',
+      HINT = 'On a single server, call privacy.audit_verify() and privacy.audit_head().';
+  END IF;
+  FOR r IN EXECUTE 'SELECT nodeid, success, result FROM run_command_on_all_nodes($1) ORDER BY nodeid'
+      USING 'SELECT concat_ws(''|'', v.ok, v.checked, h.id, h.hash) '
+            'FROM privacy.audit_verify() v, privacy.audit_head() h' LOOP
+    nodeid := r.nodeid;
+    IF r.success THEN
+      parts := string_to_array(r.result, '|');
+      ok := parts[1]::boolean;
+      checked := parts[2]::bigint;
+      head_id := NULLIF(parts[3], '')::bigint;
+      head_hash := NULLIF(parts[4], '');
+      error := NULL;
+    ELSE
+      ok := false;
+      checked := NULL;
+      head_id := NULL;
+      head_hash := NULL;
+      error := r.result;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.cluster_audit_verify() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.cluster_audit_verify() TO privacy_auditor;
+COMMENT ON FUNCTION privacy.cluster_audit_verify() IS
+  'verifies the audit chain of every node of a Citus cluster and exports each node''s head';
