@@ -197,3 +197,93 @@ REVOKE ALL ON FUNCTION privacy.cluster_audit_verify() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy.cluster_audit_verify() TO privacy_auditor;
 COMMENT ON FUNCTION privacy.cluster_audit_verify() IS
   'verifies the audit chain of every node of a Citus cluster and exports each node''s head';
+
+-- Retention on a Citus distributed table (docs/citus.md). A ctid names a row within one shard
+-- only: "DELETE ... WHERE ctid = ANY(...)" through the coordinator deletes the rows at those
+-- positions in every shard. A batch is therefore chosen and deleted by primary key, which on a
+-- distributed table includes the distribution column. Everything the generic batch reads from
+-- the extension's local tables (keep periods, listed tenants, legal holds) is read here first and
+-- passed as constants: Citus cannot join a distributed table with local tables in one statement.
+-- Called by privacy._purge_batch() for a distributed target, in the same transaction and under
+-- the same hold lock; the DELETE re-checks every condition on the rows it removes.
+CREATE FUNCTION privacy._purge_batch_distributed(pol privacy.retention_policies, target regclass, tenant text)
+  RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  keys name[];
+  key_x text;
+  key_e text;
+  keep interval;
+  cond text;
+  skipped text[];
+  held_subjects text[];
+  held_pairs text[];
+  victims jsonb;
+  n bigint;
+BEGIN
+  IF EXISTS (SELECT FROM privacy.retention_policies c WHERE c.parent = pol.table_name) THEN
+    RAISE EXCEPTION 'retention of child tables under a distributed table is not supported'
+      USING ERRCODE = 'PV907', HINT = 'Give each distributed table its own policy with privacy.set_retention().';
+  END IF;
+  SELECT array_agg(a.attname ORDER BY k.ord) INTO keys
+    FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+   WHERE i.indrelid = target AND i.indisprimary;
+  IF keys IS NULL OR NOT (privacy._distribution_column(target) = ANY (keys)) THEN
+    RAISE EXCEPTION 'the purge of distributed table % needs a primary key', target
+      USING ERRCODE = 'PV907', HINT = 'Rows are deleted by key, never by ctid, on a distributed table.';
+  END IF;
+  SELECT string_agg(format('x.%I', k), ', ' ORDER BY o), string_agg(format('(e ->> %s)::%s', o - 1,
+           format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY o)
+    INTO key_x, key_e
+    FROM unnest(keys) WITH ORDINALITY AS u(k, o) JOIN pg_attribute a ON a.attrelid = target AND a.attname = u.k;
+
+  EXECUTE 'SELECT ' || privacy._keep_sql(pol.table_name, tenant) INTO keep;
+  IF keep IS NULL THEN RETURN 0; END IF;
+  cond := format('x.%I < %L::timestamptz::%s', pol.time_column, now() - keep,
+                 privacy._column_type(pol.table_name, pol.time_column));
+  IF pol.hold_column IS NOT NULL THEN
+    cond := cond || format(' AND NOT coalesce(x.%I, false)', pol.hold_column);
+  END IF;
+  IF pol.tenant_column IS NOT NULL THEN
+    IF tenant IS NOT NULL THEN
+      IF EXISTS (SELECT FROM privacy.legal_holds h WHERE h.released_at IS NULL AND h.subject IS NULL
+                    AND h.tenant_id = tenant) THEN
+        RETURN 0;
+      END IF;
+      cond := cond || format(' AND x.%I = %L::%s', pol.tenant_column, tenant,
+                             privacy._column_type(pol.table_name, pol.tenant_column));
+    ELSE
+      -- The tenants not listed, less those under a hold.
+      SELECT array_agg(t.tenant_id) INTO skipped FROM (
+        SELECT tenant_id FROM privacy.tenants
+        UNION SELECT h.tenant_id FROM privacy.legal_holds h
+               WHERE h.released_at IS NULL AND h.subject IS NULL AND h.tenant_id IS NOT NULL) t;
+      cond := cond || format(' AND NOT coalesce(x.%I::text = ANY (%L::text[]), false)', pol.tenant_column,
+                             coalesce(skipped, '{}'));
+    END IF;
+  END IF;
+  IF pol.subject_column IS NOT NULL THEN
+    SELECT array_agg(h.subject) FILTER (WHERE h.tenant_id IS NULL OR pol.tenant_column IS NULL),
+           array_agg(h.tenant_id || chr(31) || h.subject) FILTER (WHERE h.tenant_id IS NOT NULL)
+      INTO held_subjects, held_pairs
+      FROM privacy.legal_holds h WHERE h.released_at IS NULL AND h.subject IS NOT NULL;
+    cond := cond || format(' AND NOT coalesce(x.%I::text = ANY (%L::text[]), false)', pol.subject_column,
+                           coalesce(held_subjects, '{}'));
+    IF pol.tenant_column IS NOT NULL THEN
+      cond := cond || format(' AND NOT coalesce((x.%I::text || chr(31) || x.%I::text) = ANY (%L::text[]), false)',
+                             pol.tenant_column, pol.subject_column, coalesce(held_pairs, '{}'));
+    END IF;
+  END IF;
+
+  -- Oldest first, by key; then the same rows deleted by key, the conditions checked again.
+  EXECUTE format('SELECT jsonb_agg(jsonb_build_array(%s)) FROM (SELECT %s FROM %s x WHERE %s ORDER BY x.%I LIMIT %s) x',
+                 key_x, key_x, target, cond, pol.time_column, pol.batch_size)
+    INTO victims;
+  IF victims IS NULL THEN RETURN 0; END IF;
+  EXECUTE format('DELETE FROM %s x WHERE (%s) IN (SELECT %s FROM jsonb_array_elements($1) e) AND %s',
+                 target, key_x, key_e, cond)
+    USING victims;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION privacy._purge_batch_distributed(privacy.retention_policies, regclass, text) FROM PUBLIC;
