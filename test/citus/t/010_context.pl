@@ -80,4 +80,12 @@ is(query(W1, "BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL
 	SELECT count(*) FILTER (WHERE tenant_id = 'acme') || '/' || count(*) FROM messages; COMMIT;", user => 'app'),
 	'20/20', 'and reads only that tenant\'s rows');
 
+# unprotect() and protect() again on the distributed table.
+query_ok(COORD, "SELECT privacy.unprotect('messages')", 'unprotect() works on a distributed table');
+is(query(W1, "SET citus.override_table_visibility = off; SELECT count(*) FROM pg_policy p JOIN pg_class c
+	ON c.oid = p.polrelid WHERE c.relname LIKE 'messages\\_1%'"), '0', 'the shards lose the policies');
+is(query(COORD, 'SELECT count(*) FROM messages', user => 'app'), '40', 'and the rows are open again without a context');
+query_ok(COORD, "SELECT privacy.protect('messages')", 'protect() again');
+is(query(COORD, 'SELECT count(*) FROM messages', user => 'app'), '0', 'closed again');
+
 done_testing();
