@@ -7,7 +7,7 @@ use Exporter 'import';
 use IPC::Run ();
 use Test::More;
 
-our @EXPORT = qw(COORD W1 W2 psql query query_ok fails_with all_nodes);
+our @EXPORT = qw(COORD W1 W2 psql query query_ok fails_with all_nodes tenant_setup);
 
 use constant { COORD => 0, W1 => 1, W2 => 2 };
 
@@ -57,6 +57,25 @@ sub fails_with {
 	  && (!defined $message_re || $msg =~ $message_re);
 	ok($good, $name) or diag("node $node: rc $rc, expected $sqlstate, got: " . ($err || $out));
 	return $msg;
+}
+
+# tenant_setup($kid): pg_privacy, the application role "app" (USAGE on schema public) and an
+# HS256 signing key $kid on the coordinator; returns a function ($tenant, $subject, $roles_json)
+# that signs a token valid for ten minutes.
+sub tenant_setup {
+	my ($kid) = @_;
+	my $secret = "citus-test-secret-$kid-0123456789abcdef0123";
+	query(COORD, qq{CREATE EXTENSION IF NOT EXISTS pg_privacy;
+		DO \$\$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
+		GRANT USAGE ON SCHEMA public TO app;
+		SELECT privacy.add_signing_key('$kid', 'HS256', '$secret');});
+	return sub {
+		my ($tenant, $subject, $roles) = @_;
+		$subject //= 'u';
+		$roles //= '[]';
+		return query(COORD, qq{SELECT privacy.sign_token(jsonb_build_object('tenant_id', '$tenant', 'sub', '$subject',
+			'roles', '$roles'::jsonb, 'exp', extract(epoch FROM now())::bigint + 600), '$kid', 'HS256', '$secret')});
+	};
 }
 
 1;

@@ -7,18 +7,14 @@ use warnings;
 use Test::More;
 use CitusTest;
 
-my $secret = 'citus-test-secret-0123456789abcdef0123';
+my $token = tenant_setup('k1');
 query(COORD, qq{
-	CREATE EXTENSION IF NOT EXISTS pg_privacy;
 	CREATE TABLE messages (tenant_id text NOT NULL, id bigserial, body text, PRIMARY KEY (tenant_id, id));
 	SELECT create_distributed_table('messages', 'tenant_id');
 	INSERT INTO messages (tenant_id, body)
 	  SELECT CASE WHEN i % 2 = 0 THEN 'acme' ELSE 'globex' END, 'message ' || i FROM generate_series(1, 40) AS i;
-	CREATE ROLE app LOGIN;
-	GRANT USAGE ON SCHEMA public TO app;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON messages TO app;
 	GRANT USAGE ON SEQUENCE messages_id_seq TO app;
-	SELECT privacy.add_signing_key('k1', 'HS256', '$secret');
 });
 query_ok(COORD, "SELECT privacy.protect('messages')", 'protect() works on a table already distributed by its tenant column');
 is(query(COORD, "SELECT count(*) FROM pg_policy WHERE polrelid = 'messages'::regclass"), '2', 'both tenant policies on the table');
@@ -30,14 +26,8 @@ for my $n (W1, W2) {
 is(query(COORD, "SELECT count(*) FROM pg_attrdef WHERE adrelid = 'messages'::regclass AND adnum = 1"), '0',
 	'no DEFAULT on the distribution column (Citus refuses to alter it)');
 
-sub token {
-	my ($tenant, $roles) = @_;
-	$roles //= '[]';
-	return query(COORD, qq{SELECT privacy.sign_token(jsonb_build_object('tenant_id', '$tenant', 'sub', 'u-$tenant',
-	  'roles', '$roles'::jsonb, 'exp', extract(epoch FROM now())::bigint + 600), 'k1', 'HS256', '$secret')});
-}
-my $acme = token('acme', '["support"]');
-my $globex = token('globex');
+my $acme = $token->('acme', 'u-acme', '["support"]');
+my $globex = $token->('globex', 'u-globex');
 
 # ---- on the coordinator, in a transaction ----
 is(query(COORD, qq{BEGIN; SELECT privacy.authenticate('$acme');

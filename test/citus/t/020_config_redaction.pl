@@ -7,30 +7,21 @@ use warnings;
 use Test::More;
 use CitusTest;
 
-my $secret = 'citus-config-secret-0123456789abcdef0123';
+my $token = tenant_setup('k20');
 query(COORD, qq{
-	CREATE EXTENSION IF NOT EXISTS pg_privacy;
 	CREATE TABLE notes (tenant_id text NOT NULL, id int, body text, PRIMARY KEY (tenant_id, id));
 	SELECT create_distributed_table('notes', 'tenant_id');
 	SELECT privacy.protect('notes');
-	DO \$\$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
-	GRANT USAGE ON SCHEMA public TO app;
 	GRANT SELECT, INSERT ON notes TO app;
 	INSERT INTO notes VALUES ('acme', 1, 'ticket Project-1234 for bluebird, mail a.b\@example.com'),
 	                         ('globex', 2, 'Project-9999 about bluebird');
-	SELECT privacy.add_signing_key('k20', 'HS256', '$secret');
 	INSERT INTO privacy.rules (name, entity_type, pattern) VALUES ('project', 'PROJECT', 'Project-[0-9]{4}');
 	INSERT INTO privacy.rules (name, entity_type, pattern, action, tenant_id)
 	     VALUES ('acme_flower', 'FLOWER', 'tulip', 'BLOCK', 'acme');
 	SELECT privacy.load_dictionary('codenames', 'CODENAME', ARRAY['bluebird']);
 });
-sub token {
-	my ($tenant) = @_;
-	return query(COORD, qq{SELECT privacy.sign_token(jsonb_build_object('tenant_id', '$tenant', 'sub', 'u',
-	  'exp', extract(epoch FROM now())::bigint + 600), 'k20', 'HS256', '$secret')});
-}
-my $acme = token('acme');
-my $globex = token('globex');
+my $acme = $token->('acme');
+my $globex = $token->('globex');
 sub as_tenant {
 	my ($token, $sql) = @_;
 	return "BEGIN; SELECT privacy.authenticate('$token') IS NOT NULL; $sql; COMMIT;";

@@ -6,28 +6,19 @@ use warnings;
 use Test::More;
 use CitusTest;
 
-my $secret = 'citus-route-secret-0123456789abcdef0123';
+my $token = tenant_setup('k30');
 query(COORD, qq{
-	CREATE EXTENSION IF NOT EXISTS pg_privacy;
 	CREATE TABLE chats (tenant_id text NOT NULL, id int, body text, PRIMARY KEY (tenant_id, id));
 	SELECT create_distributed_table('chats', 'tenant_id');
 	SELECT privacy.protect('chats');
 	CREATE TABLE topics (id int PRIMARY KEY, name text);
 	INSERT INTO topics SELECT i, 'topic ' || i FROM generate_series(1, 5) AS i;
-	DO \$\$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
-	GRANT USAGE ON SCHEMA public TO app;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON chats TO app;
 	GRANT SELECT ON topics TO app;
 	INSERT INTO chats SELECT t, i, 'chat ' || i FROM generate_series(1, 30) AS i,
 	  unnest(ARRAY['acme', 'globex', 'initech']) AS t;
-	SELECT privacy.add_signing_key('k30', 'HS256', '$secret');
 });
-sub token {
-	my ($tenant) = @_;
-	return query(COORD, qq{SELECT privacy.sign_token(jsonb_build_object('tenant_id', '$tenant', 'sub', 'u',
-	  'exp', extract(epoch FROM now())::bigint + 600), 'k30', 'HS256', '$secret')});
-}
-my %tok = map { $_ => token($_) } qw(acme globex initech);
+my %tok = map { $_ => $token->($_) } qw(acme globex initech);
 sub as_tenant {
 	my ($tenant, $sql) = @_;
 	my $out = query(COORD, "BEGIN; SELECT privacy.authenticate('$tok{$tenant}'); $sql; COMMIT;", user => 'app');

@@ -6,23 +6,14 @@ use warnings;
 use Test::More;
 use CitusTest;
 
-my $secret = 'citus-crypto-secret-0123456789abcdef0123';
+my $token = tenant_setup('k40');
 query(COORD, qq{
-	CREATE EXTENSION IF NOT EXISTS pg_privacy;
 	CREATE TABLE vault (tenant_id text NOT NULL, id int, payload bytea, PRIMARY KEY (tenant_id, id));
 	SELECT create_distributed_table('vault', 'tenant_id');
 	SELECT privacy.protect('vault');
-	DO \$\$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
-	GRANT USAGE ON SCHEMA public TO app;
 	GRANT SELECT, INSERT, UPDATE ON vault TO app;
-	SELECT privacy.add_signing_key('k40', 'HS256', '$secret');
 });
-sub token {
-	my ($tenant) = @_;
-	return query(COORD, qq{SELECT privacy.sign_token(jsonb_build_object('tenant_id', '$tenant', 'sub', 'u',
-	  'exp', extract(epoch FROM now())::bigint + 600), 'k40', 'HS256', '$secret')});
-}
-my $acme = token('acme');
+my $acme = $token->('acme');
 sub as_acme { return "BEGIN; SELECT privacy.authenticate('$acme') IS NOT NULL; $_[0]; COMMIT;" }
 my $via_coordinator = 'WITH v AS MATERIALIZED (SELECT id, payload FROM vault) SELECT string_agg(privacy.decrypt(payload), \',\' ORDER BY id) FROM v';
 

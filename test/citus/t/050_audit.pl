@@ -7,19 +7,14 @@ use warnings;
 use Test::More;
 use CitusTest;
 
-my $secret = 'citus-audit-secret-0123456789abcdef0123';
+my $token = tenant_setup('k50');
 query(COORD, qq{
-	CREATE EXTENSION IF NOT EXISTS pg_privacy;
 	CREATE TABLE ledger (tenant_id text NOT NULL, id int, amount int, PRIMARY KEY (tenant_id, id));
 	SELECT create_distributed_table('ledger', 'tenant_id');
 	SELECT privacy.protect('ledger');
-	DO \$\$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
-	GRANT USAGE ON SCHEMA public TO app;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON ledger TO app;
-	SELECT privacy.add_signing_key('k50', 'HS256', '$secret');
 });
-my $acme = query(COORD, qq{SELECT privacy.sign_token(jsonb_build_object('tenant_id', 'acme', 'sub', 'alice',
-	'exp', extract(epoch FROM now())::bigint + 600), 'k50', 'HS256', '$secret')});
+my $acme = $token->('acme', 'alice');
 
 query_ok(COORD, "SELECT privacy.audit('ledger')", 'audit() works on a distributed table');
 query_ok(COORD, qq{BEGIN; SELECT privacy.authenticate('$acme');
