@@ -19,6 +19,9 @@ PACKAGES=(
   # the audit benchmark's pgaudit baseline; the openssl CLI for the provider client's TLS test
   postgresql-15-pgaudit openssl
   python3
+  # building Citus 13.2.2 from the vendored tarball for the cluster tests (scripts/citus.sh)
+  liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libxml2-dev libpam0g-dev
+  libreadline-dev zlib1g-dev autoconf flex bison
 )
 
 missing=()

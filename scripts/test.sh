@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of pg_privacy on a throwaway cluster: dependencies, build, unit tests (ctest),
-# install, pg_regress, pgTAP (pg_prove), the upgrade harness, isolation specs, Perl TAP tests and
-# a short fuzz run. Exits non-zero on any failure; the last line is "N passed, N failed".
+# install, pg_regress, pgTAP (pg_prove), the upgrade harness, isolation specs, Perl TAP tests, the
+# Citus cluster tests and a short fuzz run. Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -131,6 +131,19 @@ fi
 read -r p f < <(count_tap build/tap.log)
 record tap "$p" "$f" "$rc"
 rm -rf "$TAPDIR"
+
+log "Citus cluster (test/citus: a coordinator and two workers)"
+bash test/citus/run.sh >build/citus.log 2>&1
+rc=$?
+if [ "$rc" -eq 3 ]; then
+  grep -m1 '^citus: skipped' build/citus.log  # no Citus and no vendored tarball: docs/citus.md
+  SUMMARY+=("$(printf '%-12s skipped (no Citus; see docs/citus.md)' citus)")
+else
+  grep -E '^(not ok|t/|Result|Files=|citus:)' build/citus.log
+  [ "$rc" -ne 0 ] && grep -E '^# ' build/citus.log | tail -40
+  read -r p f < <(count_tap build/citus.log)
+  record citus "$p" "$f" "$rc"
+fi
 
 if ls test/fuzz/*.cpp >/dev/null 2>&1; then
   log "fuzzing (libFuzzer, short run)"

@@ -2,6 +2,7 @@
 // and the maintenance switch, and the cached HMAC key.
 #include "pg/audit.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 extern "C" {
@@ -155,43 +156,14 @@ void buffer_flush() {
   buffer_discard();
 }
 
-void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
+void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent) {
   if (g_buf_subxact == InvalidSubTransactionId) return;
   if (event == SUBXACT_EVENT_ABORT_SUB && g_buf_subxact >= sub) buffer_discard();
   if (event == SUBXACT_EVENT_COMMIT_SUB && g_buf_subxact == sub) g_buf_subxact = parent;
 }
 
-ExecutorStart_hook_type g_prev_start = nullptr;
-ExecutorFinish_hook_type g_prev_finish = nullptr;
-ProcessUtility_hook_type g_prev_utility = nullptr;
-
-void on_executor_start(QueryDesc* qd, int eflags) {
-  buffer_flush();
-  if (g_prev_start)
-    g_prev_start(qd, eflags);
-  else
-    standard_ExecutorStart(qd, eflags);
-}
-
-void on_executor_finish(QueryDesc* qd) {
-  if (g_prev_finish)
-    g_prev_finish(qd);
-  else
-    standard_ExecutorFinish(qd);
-  buffer_flush();
-}
-
-void on_utility(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx, ParamListInfo params,
-                QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
-  if (g_prev_utility)
-    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
-  else
-    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
-  buffer_flush();
-}
-
 // Every pass ends with its transaction, committed or not: a switch cannot be left on.
-void on_xact(XactEvent event, void*) {
+void on_xact(XactEvent event) {
   switch (event) {
     case XACT_EVENT_PRE_COMMIT:
     case XACT_EVENT_PRE_PREPARE:
@@ -220,7 +192,7 @@ void on_xact(XactEvent event, void*) {
   }
 }
 
-void on_relcache(Datum, Oid relid) {
+void on_relcache(Oid relid) {
   if (relid == InvalidOid || relid == g_settings_relid) g_key_valid = false;
   if (relid == InvalidOid || relid == g_queue || relid == g_queue_seq) g_queue = g_queue_seq = InvalidOid;
   if (relid == InvalidOid || relid == g_queue_verified) g_queue_verified = InvalidOid;
@@ -243,14 +215,7 @@ namespace {
 Oid g_role_uid = InvalidOid;
 char g_role[NAMEDATALEN];
 
-void forget_role(Datum, int, uint32) { g_role_uid = InvalidOid; }
-
 const char* role_name(Oid uid) {
-  static bool registered = false;
-  if (!registered) {
-    CacheRegisterSyscacheCallback(AUTHOID, forget_role, (Datum)0);
-    registered = true;
-  }
   if (uid != g_role_uid) {
     strlcpy(g_role, GetUserNameFromId(uid, false), sizeof(g_role));
     g_role_uid = uid;
@@ -350,17 +315,20 @@ const unsigned char* hmac_key() {
 }  // namespace pgp::audit
 
 namespace pgp {
-void audit_init() {
-  RegisterXactCallback(audit::on_xact, nullptr);
-  RegisterSubXactCallback(audit::on_subxact, nullptr);
-  audit::g_prev_start = ExecutorStart_hook;
-  ExecutorStart_hook = audit::on_executor_start;
-  audit::g_prev_finish = ExecutorFinish_hook;
-  ExecutorFinish_hook = audit::on_executor_finish;
-  audit::g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = audit::on_utility;
-  CacheRegisterRelcacheCallback(audit::on_relcache, 0);
+
+// The registry's dispatch (registry.hpp). Records are written before a statement starts (so
+// that what it reads includes them), after it finished (its AFTER triggers fired) and after a
+// utility statement (COPY, TRUNCATE).
+void audit_utility_after(const UtilityCall&) { audit::buffer_flush(); }
+void audit_executor_start_before(QueryDesc*, int) { audit::buffer_flush(); }
+void audit_executor_finish_after(QueryDesc*) { audit::buffer_flush(); }
+void audit_on_xact(XactEvent event) { audit::on_xact(event); }
+void audit_on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent) {
+  audit::on_subxact(event, sub, parent);
 }
+void audit_on_relcache(Oid relid) { audit::on_relcache(relid); }
+void audit_on_role_change() { audit::g_role_uid = InvalidOid; }
+
 }  // namespace pgp
 
 // privacy._audit_new_key(): 32 bytes from the server's strong random source, for the HMAC key.

@@ -4,6 +4,7 @@
 #include "core/audit/hmac.hpp"
 #include "pg/audit.hpp"
 #include "pg/classify.hpp"
+#include "pg/cluster.hpp"
 #include "pg/convert.hpp"
 #include "pg/redact_engine.hpp"
 
@@ -145,8 +146,10 @@ SiteCache* site_cache(FunctionCallInfo fcinfo, Relation rel) {
   TupleDesc desc = RelationGetDescr(rel);
   c = static_cast<SiteCache*>(palloc0(sizeof(SiteCache)));
   c->relid = RelationGetRelid(rel);
-  c->table_name = pstrdup(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-                                                     RelationGetRelationName(rel)));
+  c->table_name = pgp::citus_logical_table_name(rel);  // a shard is recorded as its table
+  if (!c->table_name)
+    c->table_name = pstrdup(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                       RelationGetRelationName(rel)));
   Bitmapset* pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
   c->pk_attrs = static_cast<int*>(palloc(sizeof(int) * (bms_num_members(pkattrs) + 1)));
   for (int m = -1; (m = bms_next_member(pkattrs, m)) >= 0;)
@@ -223,8 +226,10 @@ Datum pgp_audit_trigger(PG_FUNCTION_ARGS) {
                : TRIGGER_FIRED_BY_DELETE(ev) ? "DELETE"
                                              : "TRUNCATE";
   if (!TRIGGER_FIRED_FOR_ROW(ev)) {
-    rec.table_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-                                                RelationGetRelationName(rel));
+    rec.table_name = pgp::citus_logical_table_name(rel);
+    if (!rec.table_name)
+      rec.table_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                  RelationGetRelationName(rel));
     pgp::audit::queue_append(rec);
     return PointerGetDatum(nullptr);
   }

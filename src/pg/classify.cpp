@@ -10,6 +10,7 @@
 #include "pg/redact_engine.hpp"
 #include "pg/classify.hpp"
 #include "pg/privilege.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 extern "C" {
@@ -95,7 +96,7 @@ const ClassCol* find_col(const ClassRel* rel, AttrNumber attnum) {
   return nullptr;
 }
 
-void on_relcache_invalidation(Datum, Oid relid) {
+void on_relcache_invalidation(Oid relid) {
   if (!g_valid) return;
   if (relid == InvalidOid || relid == g_config_relid || find_rel(relid)) g_valid = false;
 }
@@ -340,8 +341,6 @@ bool touches_classified(Query* q) {
   return query_tree_walker(q, old_style<bool (*)()>(touches_walker), nullptr, 0);
 }
 
-planner_hook_type g_prev_planner = nullptr;
-
 // Set once this backend has seen a classified column, never cleared: the inlining guard below
 // must not depend on a cache that an invalidation may have just emptied.
 bool g_ever_classified = false;
@@ -351,10 +350,7 @@ bool g_ever_classified = false;
 // reads would escape masking. PostgreSQL does not inline a function for which a plugin asks to
 // hook calls, so in a backend that uses classification every SQL-language function is kept
 // whole; its body is then planned on its own, through this hook, when it runs.
-needs_fmgr_hook_type g_prev_needs_fmgr = nullptr;
-
-bool classify_needs_fmgr(Oid fn) {
-  if (g_prev_needs_fmgr && g_prev_needs_fmgr(fn)) return true;
+bool needs_fmgr(Oid fn) {
   if (!g_ever_classified) return false;
   HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
   if (!HeapTupleIsValid(tup)) return false;
@@ -363,7 +359,7 @@ bool classify_needs_fmgr(Oid fn) {
   return sql;
 }
 
-PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+Query* planner_before(Query* parse) {
   load_cache();
   if (g_nrels > 0) {
     g_ever_classified = true;
@@ -373,11 +369,12 @@ PlannedStmt* classify_planner(Query* parse, const char* query_string, int cursor
     MaskContext ctx{NIL};
     parse = mask_query(parse, &ctx, QTW_DONT_COPY_QUERY);
   }
-  PlannedStmt* result = g_prev_planner ? g_prev_planner(parse, query_string, cursor_options, params)
-                                       : standard_planner(parse, query_string, cursor_options, params);
-  // Every cached plan depends on the classification: a change to it replans them all.
+  return parse;
+}
+
+// Every cached plan depends on the classification: a change to it replans them all.
+void planner_after(PlannedStmt* result) {
   if (OidIsValid(g_config_relid)) result->relationOids = lappend_oid(result->relationOids, g_config_relid);
-  return result;
 }
 
 // ---- who may read ----------------------------------------------------------------------------
@@ -466,11 +463,10 @@ bool writes_hidden(QueryDesc* qd) {
   return false;
 }
 
-ExecutorRun_hook_type g_prev_run = nullptr;
-ExecutorFinish_hook_type g_prev_finish = nullptr;
-
-// Pushes the detail guard for the statement when it writes a hidden column; the hook pops it
-// after the executor returns (an error unwinds error_context_stack itself).
+// Pushes the detail guard for the statement when it writes a hidden column; the registry's
+// ExecutorRun and ExecutorFinish steps below pop it after the executor returns (an error unwinds
+// error_context_stack itself). The executor depth (privilege.hpp) is already counted for this
+// statement: privilege's step runs before this one (registry.cpp).
 bool push_detail_guard(QueryDesc* qd, ErrorContextCallback* cb) {
   if (!writes_hidden(qd)) return false;
   cb->callback = withhold_detail_callback;
@@ -480,46 +476,7 @@ bool push_detail_guard(QueryDesc* qd, ErrorContextCallback* cb) {
   return true;
 }
 
-// Both hooks also keep the executor's nesting depth (privilege.hpp: in_switched_statement()),
-// restored on errors too.
-void classify_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_once) {
-  pgp::executor_enter();
-  PG_TRY();
-  {
-    ErrorContextCallback cb;
-    const bool guard = push_detail_guard(qd, &cb);
-    if (g_prev_run)
-      g_prev_run(qd, dir, count, execute_once);
-    else
-      standard_ExecutorRun(qd, dir, count, execute_once);
-    if (guard) error_context_stack = cb.previous;
-  }
-  PG_FINALLY();
-  { pgp::executor_leave(); }
-  PG_END_TRY();
-}
-
-// Foreign keys are checked by after-triggers, which run in ExecutorFinish.
-void classify_finish(QueryDesc* qd) {
-  pgp::executor_enter();
-  PG_TRY();
-  {
-    ErrorContextCallback cb;
-    const bool guard = push_detail_guard(qd, &cb);
-    if (g_prev_finish)
-      g_prev_finish(qd);
-    else
-      standard_ExecutorFinish(qd);
-    if (guard) error_context_stack = cb.previous;
-  }
-  PG_FINALLY();
-  { pgp::executor_leave(); }
-  PG_END_TRY();
-}
-
 // ---- utility hook: COPY TO and column renames --------------------------------------------------
-
-ProcessUtility_hook_type g_prev_utility = nullptr;
 
 void check_utility(Node* stmt) {
   if (IsA(stmt, CopyStmt)) {
@@ -578,15 +535,6 @@ void check_utility(Node* stmt) {
   }
 }
 
-void classify_utility(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
-                      ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
-  if (pstmt->utilityStmt && IsTransactionState()) check_utility(pstmt->utilityStmt);
-  if (g_prev_utility)
-    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
-  else
-    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
-}
-
 }  // namespace
 
 namespace pgp {
@@ -627,18 +575,29 @@ void withhold_classified_detail(ErrorData* edata) noexcept {
   }
 }
 
-void classify_init() {
-  CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
-  g_prev_planner = planner_hook;
-  planner_hook = classify_planner;
-  g_prev_needs_fmgr = needs_fmgr_hook;
-  needs_fmgr_hook = classify_needs_fmgr;
-  g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = classify_utility;
-  g_prev_run = ExecutorRun_hook;
-  ExecutorRun_hook = classify_run;
-  g_prev_finish = ExecutorFinish_hook;
-  ExecutorFinish_hook = classify_finish;
+// The registry's dispatch (registry.hpp).
+void classify_utility_before(const UtilityCall& call) {
+  if (call.pstmt->utilityStmt && IsTransactionState()) check_utility(call.pstmt->utilityStmt);
+}
+Query* classify_planner_before(Query* parse) { return planner_before(parse); }
+void classify_planner_after(PlannedStmt* result) { planner_after(result); }
+bool classify_needs_fmgr(Oid fn) { return needs_fmgr(fn); }
+void classify_on_relcache(Oid relid) { on_relcache_invalidation(relid); }
+void classify_emit_log(ErrorData* edata) noexcept { withhold_classified_detail(edata); }
+
+// A statement that writes a classified table: integrity errors lose their detail while it runs.
+void classify_executor_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_once, ExecutorRunNext next) {
+  ErrorContextCallback cb;
+  const bool guard = push_detail_guard(qd, &cb);
+  next(qd, dir, count, execute_once);
+  if (guard) error_context_stack = cb.previous;
+}
+// Foreign keys are checked by after-triggers, which run in ExecutorFinish.
+void classify_executor_finish(QueryDesc* qd, ExecutorFinishNext next) {
+  ErrorContextCallback cb;
+  const bool guard = push_detail_guard(qd, &cb);
+  next(qd);
+  if (guard) error_context_stack = cb.previous;
 }
 
 }  // namespace pgp

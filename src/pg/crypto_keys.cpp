@@ -8,10 +8,12 @@
 #include "core/crypto/keyring.hpp"
 #include "core/crypto/tenant_secret.hpp"
 #include "core/crypto/wrap.hpp"
+#include "pg/cluster.hpp"
 #include "pg/convert.hpp"
 #include "pg/guard.hpp"
 #include "pg/keyring.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 #include <unordered_map>
@@ -30,8 +32,6 @@ namespace ss = core::crypto::crypto_sqlstate;
 
 namespace {
 
-char* g_keyring_dir = nullptr;
-int g_max_subject_keys = 100000;
 Oid g_keys_relid = InvalidOid;
 bool g_cache_valid = false;
 std::unordered_map<std::string, TenantKeySet> g_cache;
@@ -59,19 +59,18 @@ struct PendingDestroy {
   int level;
 };
 std::vector<PendingDestroy> g_pending;
-bool g_xact_registered = false;
 
 // The files go after the commit record is written: before it, the commit could still fail
 // (a serialization failure, a NOTIFY queue error, a crash) and leave wrapped rows whose file is
 // gone. A failure to delete is a WARNING (the transaction has committed); the rows say the key
 // is shredded, so this database no longer reads it either way.
-void on_xact(XactEvent event, void*) noexcept {
+void on_xact(XactEvent event) noexcept {
+  if (g_pending.empty()) return;  // every commit of every backend passes here
   switch (event) {
     case XACT_EVENT_PRE_PREPARE:
-      if (!g_pending.empty())
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("cannot prepare a transaction that shreds a subject key"),
-                        errhint("Commit privacy.shred_subject() or privacy.erase_subject() directly.")));
+      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                      errmsg("cannot prepare a transaction that shreds a subject key"),
+                      errhint("Commit privacy.shred_subject() or privacy.erase_subject() directly.")));
       break;
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT: {
@@ -99,7 +98,7 @@ void on_xact(XactEvent event, void*) noexcept {
   }
 }
 
-void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) noexcept {
+void on_subxact(SubXactEvent event) noexcept {
   if (g_pending.empty()) return;
   const int level = GetCurrentTransactionNestLevel();
   if (event == SUBXACT_EVENT_ABORT_SUB) {
@@ -110,12 +109,12 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) n
   }
 }
 
-void on_relcache(Datum, Oid relid) {
+void on_relcache(Oid relid) {
   if (relid == InvalidOid || g_keys_relid == InvalidOid || relid == g_keys_relid)
     g_cache_valid = false;
 }
 
-bool dir_set() { return g_keyring_dir && g_keyring_dir[0]; }
+bool dir_set() { return settings::keyring_dir && settings::keyring_dir[0]; }
 
 std::string hex_decode(const char* hex) {
   std::string out;
@@ -152,7 +151,7 @@ std::optional<cc::SecretKey> tenant_kek(const cc::SecretKey& master, std::string
     throw core::Error(ss::kKeyringDirRefused, "privacy.keyring_dir is not set",
                       "This tenant's keys were created with a keyring directory; they need it to be read.",
                       "Set privacy.keyring_dir in postgresql.conf to that directory and reload.");
-  std::optional<cc::SecretKey> s = cc::read_tenant_secret(g_keyring_dir, secret_id);
+  std::optional<cc::SecretKey> s = cc::read_tenant_secret(settings::keyring_dir, secret_id);
   if (!s) return std::nullopt;
   return cc::derive_tenant_kek(master, tenant, &*s);
 }
@@ -175,7 +174,7 @@ void create_keys(std::string_view tenant) {
   std::optional<cc::SecretKey> secret;
   if (dir_set()) {
     secret_id = cc::new_secret_id();
-    secret = cc::create_tenant_secret(g_keyring_dir, secret_id);
+    secret = cc::create_tenant_secret(settings::keyring_dir, secret_id);
   }
   const cc::SecretKey kek = cc::derive_tenant_kek(master, tenant, secret ? &*secret : nullptr);
   const cc::SecretKey data = cc::SecretKey::random(), pseud = cc::SecretKey::random();
@@ -243,9 +242,14 @@ TenantKeySet build_set(std::string_view tenant, const RawRows& rows) {
 
 }  // namespace
 
-void crypto_accept_invalidations() { AcceptInvalidationMessages(); }
+void crypto_accept_invalidations() {
+  // Keys live on the Citus coordinator only: a worker creating its own would split a tenant's
+  // keys, and a shred on the coordinator would not reach them.
+  refuse_on_citus_worker("encryption");
+  AcceptInvalidationMessages();
+}
 
-const char* keyring_dir() { return dir_set() ? g_keyring_dir : ""; }
+const char* keyring_dir() { return dir_set() ? settings::keyring_dir : ""; }
 
 std::string_view require_tenant() {
   const char* t = current_tenant_or_null();
@@ -324,7 +328,7 @@ void charge_subject_key(std::string_view tenant) {
   Oid types[2] = {TEXTOID, INT8OID};
   Datum values[2];
   values[0] = PointerGetDatum(make_text(tenant));
-  values[1] = Int64GetDatum(static_cast<int64>(g_max_subject_keys));
+  values[1] = Int64GetDatum(static_cast<int64>(settings::max_subject_keys));
   uint64 n = 0;
   pg_call([&] { owner_execute(q, 2, types, values, nullptr, false, nullptr, &n); });
   if (n == 0)
@@ -347,7 +351,7 @@ bool insert_subject_row(std::string_view tenant, const std::string& digest, bool
   if (!shredded) {
     if (dir_set()) {
       secret_id = cc::new_secret_id();
-      secret = cc::create_tenant_secret(g_keyring_dir, secret_id);
+      secret = cc::create_tenant_secret(settings::keyring_dir, secret_id);
     }
     const cc::SecretKey kek = cc::derive_tenant_kek(master, tenant, secret ? &*secret : nullptr);
     const cc::SecretKey data = cc::SecretKey::random();
@@ -372,7 +376,7 @@ bool insert_subject_row(std::string_view tenant, const std::string& digest, bool
   });
   uint64 n = 0;
   pg_call([&] { owner_execute(q, 6, types, values, nulls, false, nullptr, &n); });
-  if (n == 0 && secret) cc::destroy_tenant_secret(g_keyring_dir, secret_id);
+  if (n == 0 && secret) cc::destroy_tenant_secret(settings::keyring_dir, secret_id);
   return n > 0;
 }
 
@@ -448,13 +452,6 @@ std::uint64_t shred_subject_key(std::string_view tenant, std::string_view subjec
       throw core::Error(ss::kKeyringDirRefused, "privacy.keyring_dir is not set",
                         "The subject's secret file lives there; shredding must delete it.",
                         "Set privacy.keyring_dir in postgresql.conf and reload.");
-    if (!g_xact_registered) {
-      pg_call([] {
-        RegisterXactCallback(on_xact, nullptr);
-        RegisterSubXactCallback(on_subxact, nullptr);
-      });
-      g_xact_registered = true;
-    }
     const int level = pg_call([] { return GetCurrentTransactionNestLevel(); });
     PendingDestroy p{};
     strlcpy(p.secret_id, id, sizeof p.secret_id);
@@ -464,26 +461,18 @@ std::uint64_t shred_subject_key(std::string_view tenant, std::string_view subjec
   return static_cast<std::uint64_t>(rows.nrows);
 }
 
-void crypto_init() {
-  DefineCustomStringVariable(
-      "privacy.keyring_dir", "Directory of per-tenant secrets that wrap each tenant's data keys.",
-      "Deleting a tenant's file (privacy.shred_tenant) makes its keys unrecoverable in every backup of the "
-      "database. Must be owned by the server's user, mode 0700, outside the data directory and its backups.",
-      &g_keyring_dir, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr,
-      [](const char*, void*) { g_cache_valid = false; }, nullptr);
-  DefineCustomIntVariable(
-      "privacy.max_subject_keys", "Most subject keys one tenant may create (privacy.encrypt(value, subject)).",
-      "Each subject key is a row and a file in privacy.keyring_dir; past the bound a new subject's first "
-      "encryption fails with PV710.",
-      &g_max_subject_keys, 100000, 1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  CacheRegisterRelcacheCallback(on_relcache, 0);
-  // The cached keys own OpenSSL contexts: free them before exit(), whose atexit handlers run
-  // OpenSSL's cleanup before this library's static destructors.
-  on_proc_exit([](int, Datum) {
-    g_cache.clear();
-    g_subjects.clear();
-    g_subject_refs.clear();
-  }, 0);
+// The registry's dispatch (registry.hpp).
+void crypto_keys_on_setting_change() { g_cache_valid = false; }
+void crypto_on_xact(XactEvent event) { on_xact(event); }
+void crypto_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId) { on_subxact(event); }
+void crypto_on_relcache(Oid relid) { on_relcache(relid); }
+
+// The cached keys own OpenSSL contexts: free them before exit(), whose atexit handlers run
+// OpenSSL's cleanup before this library's static destructors.
+void crypto_on_proc_exit() {
+  g_cache.clear();
+  g_subjects.clear();
+  g_subject_refs.clear();
 }
 
 }  // namespace pgp

@@ -20,8 +20,9 @@ struct TenantKeySet {
   std::optional<core::crypto::SecretKey> pseudonym;                     // nullopt: shredded
 };
 
-// Processes pending invalidations (a shred in another backend takes effect here). May ereport:
-// call before guarded() or through pg_call().
+// Processes pending invalidations (a shred in another backend takes effect here), after refusing
+// on a Citus worker (PV956: keys are kept on the coordinator only). May ereport: call before
+// guarded() or through pg_call().
 void crypto_accept_invalidations();
 
 // Inside guarded(). The tenant's keys, or nullptr when it has none and !create; with `create`,
@@ -66,6 +67,5 @@ std::optional<core::crypto::SecretKey> tenant_kek(const core::crypto::SecretKey&
 // privacy.keyring_dir ("" when unset).
 const char* keyring_dir();
 
-void crypto_init();  // GUCs and the relcache callback; from _PG_init
 
 }  // namespace pgp

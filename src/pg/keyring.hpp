@@ -12,6 +12,5 @@ namespace pgp {
 // permissions too open): call inside guarded().
 const core::crypto::SecretKey& master_key();
 
-void keyring_init();  // GUCs; called from _PG_init
 
 }  // namespace pgp

@@ -1,8 +1,7 @@
 // Server-log scrubbing: an emit_log_hook that redacts the message, detail, hint, context,
 // internal query and the logged statement text before they are written (privacy.scrub_server_log).
-#include "pg/classify.hpp"
 #include "pg/redact_engine.hpp"
-#include "pg/secret_log.hpp"
+#include "pg/registry.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -14,9 +13,7 @@ extern "C" {
 
 namespace {
 
-bool g_scrub = true;
 bool g_in_hook = false;
-emit_log_hook_type g_prev_hook = nullptr;
 char* g_scrubbed_statement = nullptr;  // malloc'd; debug_query_string may point at it
 
 // Returns a redacted copy (allocated with `alloc`) or nullptr when nothing needs redacting.
@@ -53,12 +50,7 @@ void scrub_field(char** field) {
 }
 
 void emit_log_hook_fn(ErrorData* edata) {
-  // Always, whatever privacy.scrub_server_log says: statements that pass a secret (secret_log.hpp).
-  if (!g_in_hook && edata->output_to_server) pgp::withhold_secrets(edata);
-  // A constraint error's "Failing row contains (...)" on a classified table (classify.hpp); for
-  // the client as well, so not only when the line goes to the server log.
-  if (!g_in_hook) pgp::withhold_classified_detail(edata);
-  if (g_scrub && !g_in_hook && edata->output_to_server) {
+  if (pgp::settings::scrub_server_log && !g_in_hook && edata->output_to_server) {
     g_in_hook = true;
     scrub_field(&edata->message);
     scrub_field(&edata->detail);
@@ -76,21 +68,12 @@ void emit_log_hook_fn(ErrorData* edata) {
     }
     g_in_hook = false;
   }
-  if (g_prev_hook) g_prev_hook(edata);
 }
 
 }  // namespace
 
 namespace pgp {
 
-void log_scrub_init() {
-  DefineCustomBoolVariable(
-      "privacy.scrub_server_log", "Redacts PII and secrets from server log messages.",
-      "Message, detail, hint, context, internal query and statement text are redacted before "
-      "they are written to the server log (and sent to the client).",
-      &g_scrub, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  g_prev_hook = emit_log_hook;
-  emit_log_hook = emit_log_hook_fn;
-}
+void log_scrub_emit(ErrorData* edata) { emit_log_hook_fn(edata); }
 
 }  // namespace pgp

@@ -1,6 +1,7 @@
-// _PG_init: the module's start-up: settings (GUCs), and later shared memory, hooks and the
-// background worker. Works both preloaded and loaded on first use.
+// _PG_init: the module's start-up, through the one registration point (registry.cpp): settings,
+// hooks, callbacks, shared memory and the background worker. Works preloaded and loaded on use.
 #include "pg/guard.hpp"
+#include "pg/registry.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -12,17 +13,6 @@ bool g_preloaded = false;
 }
 
 namespace pgp {
-void redact_engine_init();
-void stats_init();
-void log_scrub_init();
-void tenancy_init();
-void classify_init();
-void keyring_init();
-void retention_init();
-void audit_init();
-void provider_init();
-void crypto_init();
-
 bool is_preloaded() { return g_preloaded; }
 
 void require_preload(const char* feature) {
@@ -38,18 +28,5 @@ void require_preload(const char* feature) {
 
 void _PG_init(void) {
   g_preloaded = process_shared_preload_libraries_in_progress;
-  pgp::redact_engine_init();
-  pgp::log_scrub_init();
-  pgp::stats_init();
-  pgp::tenancy_init();
-  pgp::classify_init();
-  pgp::keyring_init();
-  pgp::retention_init();
-  pgp::audit_init();
-  pgp::provider_init();
-  pgp::crypto_init();
-
-  // Every privacy.* setting is defined above this line; the prefix is then reserved so that
-  // "SET privacy.typo = ..." is an error instead of a silent placeholder.
-  MarkGUCPrefixReserved("privacy");
+  pgp::registry_init(g_preloaded);
 }

@@ -2,6 +2,8 @@
 // pg_privacy runs with when it acts as the extension's owner or as a table's owner.
 #include "pg/privilege.hpp"
 
+#include "pg/registry.hpp"
+
 extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
@@ -57,6 +59,26 @@ void leave_role(const RoleSwitch& s) {
 void executor_enter() noexcept { ++g_exec_depth; }
 void executor_leave() noexcept {
   if (g_exec_depth > 0) --g_exec_depth;
+}
+
+// The registry's ExecutorRun and ExecutorFinish steps (registry.hpp): the depth is counted around
+// the rest of the executor, and restored on errors too.
+void privilege_executor_run(QueryDesc* qd, ScanDirection dir, uint64 count, bool execute_once, ExecutorRunNext next) {
+  executor_enter();
+  PG_TRY();
+  { next(qd, dir, count, execute_once); }
+  PG_FINALLY();
+  { executor_leave(); }
+  PG_END_TRY();
+}
+
+void privilege_executor_finish(QueryDesc* qd, ExecutorFinishNext next) {
+  executor_enter();
+  PG_TRY();
+  { next(qd); }
+  PG_FINALLY();
+  { executor_leave(); }
+  PG_END_TRY();
 }
 
 // The statements pg_privacy runs under a switch (through SPI) execute one level below the

@@ -57,8 +57,9 @@ bool role_switched();
 // The role that called into pg_privacy before its first switch (GetUserId() when none).
 Oid outer_user();
 
-// The executor's nesting depth, kept by the executor hooks (classify.cpp): one more for each
-// ExecutorRun/ExecutorFinish in progress.
+// The executor's nesting depth, kept by the registry's ExecutorRun and ExecutorFinish hooks
+// (privilege_executor_run/finish, registry.hpp): one more for each ExecutorRun/ExecutorFinish in
+// progress.
 void executor_enter() noexcept;
 void executor_leave() noexcept;
 // True while a statement that pg_privacy itself runs under the innermost as_role() executes:

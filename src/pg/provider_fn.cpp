@@ -14,6 +14,7 @@
 #include "pg/owner_spi.hpp"
 #include "pg/provider_limits.hpp"
 #include "pg/redact_engine.hpp"
+#include "pg/registry.hpp"
 #include "pg/secret_log.hpp"
 #include "pg/tenancy.hpp"
 
@@ -50,15 +51,6 @@ namespace {
 
 // ---- settings ------------------------------------------------------------------------------
 
-int g_rpm_subject = 60;
-int g_rpm_tenant = 600;
-int g_burst_subject = 10;
-int g_burst_tenant = 100;
-int g_max_concurrency = 16;
-bool g_redact_responses = false;
-int g_max_response_kb = 8192;
-int g_default_max_tokens = 1024;
-char* g_ca_file = nullptr;
 
 // ---- what the catalog says (plain C data: read before any C++ object exists) ----------------
 
@@ -140,8 +132,9 @@ void load_setup(const char* provider_name, CallSetup* out) {
 
   const pgp::RawRows& l = rows[2];
   auto lim = [&](int col, int def) { return l.nrows > 0 ? int_or(l.at(0, col), def) : def; };
-  out->limits = {static_cast<double>(lim(0, g_rpm_subject)), static_cast<double>(lim(1, g_rpm_tenant)),
-                 static_cast<double>(lim(2, g_burst_subject)), static_cast<double>(lim(3, g_burst_tenant))};
+  namespace s = pgp::settings;
+  out->limits = {static_cast<double>(lim(0, s::provider_rpm_subject)), static_cast<double>(lim(1, s::provider_rpm_tenant)),
+                 static_cast<double>(lim(2, s::provider_burst_subject)), static_cast<double>(lim(3, s::provider_burst_tenant))};
 }
 
 // ---- the call (C++ work, inside guarded()) --------------------------------------------------
@@ -186,9 +179,10 @@ Prepared prepare(const ProviderRow& p) {
   out.headers = cp::request_headers(*d, key ? key->view() : std::string_view());
   out.options.connect_timeout_ms = p.connect_timeout_ms;
   out.options.total_timeout_ms = p.timeout_ms;
-  out.options.max_response_bytes = static_cast<std::size_t>(g_max_response_kb) * 1024;
+  out.options.max_response_bytes = static_cast<std::size_t>(pgp::settings::provider_max_response_kb) * 1024;
   out.options.retry.max_attempts = p.max_retries + 1;
-  if (g_ca_file && *g_ca_file) out.options.ca_file = g_ca_file;
+  const char* ca_file = pgp::settings::provider_ca_file;
+  if (ca_file && *ca_file) out.options.ca_file = ca_file;
   return out;
 }
 
@@ -214,7 +208,7 @@ Outgoing outgoing(const char* request_json, const CallSetup& s, const Prepared& 
   if (!out.report.blocked_types.empty()) throw cp::blocked_error(out.report);
   cp::TranslateOptions t;
   t.model = s.provider.model;
-  t.default_max_tokens = g_default_max_tokens;
+  t.default_max_tokens = pgp::settings::provider_default_max_tokens;
   for (const json& m : json::parse(s.provider.allowed_models_json))
     if (m.is_string()) t.allowed_models.push_back(m.get<std::string>());
   out.body = cp::to_wire(prep.dialect, req, t).dump();
@@ -226,7 +220,7 @@ json answer(const Prepared& prep, const CallSetup& s, const cp::HttpResponse& re
             const pgp::core::redact::Engine& eng, const pgp::core::redact::RedactOptions& ro) {
   cp::ChatResponse r = cp::parse_response(prep.dialect, resp.status, resp.body, s.provider.name);
   r.redactions = o.report.counts;
-  if (g_redact_responses) cp::redact_response(r, eng, ro);
+  if (pgp::settings::provider_redact_responses) cp::redact_response(r, eng, ro);
   return cp::to_json(r);
 }
 
@@ -282,37 +276,6 @@ void audit_provider_call(const char* detail_json) {
 }
 
 }  // namespace
-
-namespace pgp {
-
-void provider_init() {
-  auto intvar = [](const char* name, const char* desc, int* var, int def, int min, int max, GucContext ctx, int flags) {
-    DefineCustomIntVariable(name, desc, nullptr, var, def, min, max, ctx, flags, nullptr, nullptr, nullptr);
-  };
-  intvar("privacy.provider_rpm_subject", "Provider calls per minute per subject (token refill; 0: none).",
-         &g_rpm_subject, 60, 0, 1000000, PGC_SUSET, 0);
-  intvar("privacy.provider_rpm_tenant", "Provider calls per minute per tenant (token refill; 0: none).",
-         &g_rpm_tenant, 600, 0, 1000000, PGC_SUSET, 0);
-  intvar("privacy.provider_burst_subject", "Most provider calls a subject may make at once (bucket size).",
-         &g_burst_subject, 10, 1, 1000000, PGC_SUSET, 0);
-  intvar("privacy.provider_burst_tenant", "Most provider calls a tenant may make at once (bucket size).",
-         &g_burst_tenant, 100, 1, 1000000, PGC_SUSET, 0);
-  intvar("privacy.provider_max_concurrency", "Requests of privacy.provider_call_many in flight at once.",
-         &g_max_concurrency, 16, 1, 256, PGC_USERSET, 0);
-  intvar("privacy.provider_max_response_size", "Largest provider answer accepted.", &g_max_response_kb,
-         8192, 1, 1024 * 1024, PGC_SUSET, GUC_UNIT_KB);
-  intvar("privacy.provider_default_max_tokens", "max_tokens sent to anthropic when the request has none.",
-         &g_default_max_tokens, 1024, 1, 1000000, PGC_USERSET, 0);
-  DefineCustomBoolVariable("privacy.provider_redact_responses",
-                           "Also run provider answers through the redaction engine.", nullptr,
-                           &g_redact_responses, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomStringVariable("privacy.provider_ca_file",
-                             "CA bundle to verify providers' TLS certificates with (empty: the system's).",
-                             nullptr, &g_ca_file, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  provider_limits_init();
-}
-
-}  // namespace pgp
 
 // privacy.provider_call(provider text, request jsonb) RETURNS jsonb
 Datum pgp_provider_call(PG_FUNCTION_ARGS) {
@@ -389,7 +352,7 @@ Datum pgp_provider_call_many(PG_FUNCTION_ARGS) {
     }
     std::vector<cp::HttpResult> got;
     try {
-      got = client().perform_many(wire, prep.options, static_cast<std::size_t>(g_max_concurrency),
+      got = client().perform_many(wire, prep.options, static_cast<std::size_t>(pgp::settings::provider_max_concurrency),
                                   interrupt_pending);
     } catch (const pgp::core::Error& e) {
       if (e.sqlstate() != ss::kCancelled) throw;

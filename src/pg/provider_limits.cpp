@@ -33,18 +33,14 @@ struct LimitsShared {
 };
 
 LimitsShared* g_limits = nullptr;
-shmem_request_hook_type g_prev_request = nullptr;
-shmem_startup_hook_type g_prev_startup = nullptr;
 constexpr const char* kTranche = "pg_privacy provider limits";
 
 void limits_shmem_request() {
-  if (g_prev_request) g_prev_request();
   RequestAddinShmemSpace(MAXALIGN(sizeof(LimitsShared)));
   RequestNamedLWLockTranche(kTranche, 1);
 }
 
 void limits_shmem_startup() {
-  if (g_prev_startup) g_prev_startup();
   bool found = false;
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   g_limits = static_cast<LimitsShared*>(
@@ -102,13 +98,8 @@ cp::TokenBucket* bucket_for(char scope, const char* tenant, const char* subject,
 
 namespace pgp {
 
-void provider_limits_init() {
-  if (!process_shared_preload_libraries_in_progress) return;
-  g_prev_request = shmem_request_hook;
-  shmem_request_hook = limits_shmem_request;
-  g_prev_startup = shmem_startup_hook;
-  shmem_startup_hook = limits_shmem_startup;
-}
+void provider_limits_shmem_request() { limits_shmem_request(); }
+void provider_limits_shmem_startup() { limits_shmem_startup(); }
 
 void provider_limits_charge(const char* tenant, const char* subject, const Limits& limits,
                             double cost, LimitOutcome* result) {

@@ -24,6 +24,5 @@ struct LimitOutcome {
 void provider_limits_charge(const char* tenant, const char* subject, const Limits& limits,
                             double cost, LimitOutcome* out);
 bool provider_limits_reset();  // false when not preloaded
-void provider_limits_init();   // shared-memory hooks; from _PG_init
 
 }  // namespace pgp

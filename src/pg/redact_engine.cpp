@@ -3,8 +3,10 @@
 // engine handed out stays alive until the statement that asked for it ends (pins).
 #include "pg/redact_engine.hpp"
 
+#include "pg/cluster.hpp"
 #include "pg/guard.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/registry.hpp"
 #include "pg/tenancy.hpp"
 
 #include <algorithm>
@@ -56,7 +58,7 @@ void pin(const std::shared_ptr<const cr::Engine>& e) {
 
 // ResourceOwnerRelease() makes the owner being released current while it calls this. No
 // allocation, nothing that throws: dropping a pin only frees an engine nobody else holds.
-void on_resource_release(ResourceReleasePhase phase, bool, bool is_top_level, void*) noexcept {
+void on_resource_release(ResourceReleasePhase phase, bool, bool is_top_level) noexcept {
   if (phase != RESOURCE_RELEASE_AFTER_LOCKS) return;
   const ResourceOwner owner = CurrentResourceOwner;
   std::erase_if(g_pins, [owner](const Pin& p) { return p.owner == owner; });
@@ -67,10 +69,8 @@ void on_resource_release(ResourceReleasePhase phase, bool, bool is_top_level, vo
 }
 bool g_engine_valid = false;  // false: every cached engine is stale
 Oid g_config_relids[4] = {InvalidOid, InvalidOid, InvalidOid, InvalidOid};
-char* g_placeholder = nullptr;
-int g_rule_max_mem_kb = 8192;
 
-void on_relcache_invalidation(Datum, Oid relid) {
+void on_relcache_invalidation(Oid relid) {
   if (relid == InvalidOid) {
     g_engine_valid = false;
     return;
@@ -121,7 +121,7 @@ cr::Action action_of(const char* s) {
 
 std::unique_ptr<cr::Engine> build_engine(const RawConfig& raw) {
   cr::EngineConfig cfg;
-  cfg.rule_max_mem = static_cast<std::int64_t>(g_rule_max_mem_kb) * 1024;
+  cfg.rule_max_mem = static_cast<std::int64_t>(settings::rule_max_mem_kb) * 1024;
   for (int r = 0; r < raw.rules.nrows; ++r) {
     cr::RuleSpec rule;
     rule.name = raw.rules.at(r, 0);
@@ -161,6 +161,7 @@ const cr::Engine& redact_engine() {
     throw core::Error("PV000", "internal error in pg_privacy", "redact_engine() was called inside guarded().",
                       "This is a bug in pg_privacy; please report it.");
   Assert(!in_guarded());
+  require_coordinator_config();  // on a Citus worker: never redact with other rules than the coordinator's
   const char* tenant = current_tenant_or_null();
   if (CachedEngine* e = cached_engine(tenant)) {
     pin(e->engine);
@@ -200,21 +201,15 @@ const cr::Engine* redact_engine_if_ready() noexcept {
   return g_builtin_engine.get();
 }
 
-const char* redact_placeholder() { return g_placeholder ? g_placeholder : "[{type}_REDACTED]"; }
-
-void redact_engine_init() {
-  DefineCustomStringVariable(
-      "privacy.redact_placeholder", "Placeholder that privacy.redact() writes for a finding.",
-      "{type} is replaced by the entity type, for example [EMAIL_REDACTED].", &g_placeholder,
-      "[{type}_REDACTED]", PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable(
-      "privacy.rule_max_mem", "Memory budget of one custom rule's compiled RE2 pattern.",
-      "A pattern over the budget is refused when the rule is written.", &g_rule_max_mem_kb, 8192,
-      64, 65536, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
-  CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
-  RegisterResourceReleaseCallback(on_resource_release, nullptr);
+const char* redact_placeholder() {
+  return settings::redact_placeholder ? settings::redact_placeholder : "[{type}_REDACTED]";
 }
 
-int rule_max_mem_bytes() { return g_rule_max_mem_kb * 1024; }
+void redact_engine_on_relcache(Oid relid) { on_relcache_invalidation(relid); }
+void redact_engine_on_resource_release(ResourceReleasePhase phase, bool is_commit, bool is_top_level) noexcept {
+  on_resource_release(phase, is_commit, is_top_level);
+}
+
+int rule_max_mem_bytes() { return settings::rule_max_mem_kb * 1024; }
 
 }  // namespace pgp

@@ -33,13 +33,11 @@ int rule_max_mem_bytes();
 // Placeholder template from privacy.redact_placeholder.
 const char* redact_placeholder();
 
-void redact_engine_init();
-
 // Rebuilds a jsonb value with every string value redacted (keys, numbers, structure kept).
 // If `blocked_type` is given, it receives the entity type of the first BLOCK finding (or stays
 // NULL). Call inside guarded().
 Jsonb* redact_jsonb(const core::redact::Engine& eng, Jsonb* in, const core::redact::RedactOptions& opts,
-                    const char** blocked_type);  // GUCs and the invalidation callback; called from _PG_init
+                    const char** blocked_type);
 
 // Counts findings per entity type in shared memory (no-op when not preloaded).
 void stats_count(const std::vector<core::redact::Finding>& findings) noexcept;

@@ -3,6 +3,7 @@
 // committed step (batch) at a time, then seals the audit chain when audit provides a sealer.
 #include "core/retention/database_list.hpp"
 #include "pg/guard.hpp"
+#include "pg/registry.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -30,10 +31,6 @@ namespace {
 constexpr int kMaxDatabases = 64;
 constexpr const char* kWorkerType = "pg_privacy retention worker";
 
-char* g_databases = nullptr;
-int g_naptime_s = 60;
-int g_purge_lock_timeout_ms = 100;
-
 struct DatabaseNames {
   int n = 0;
   char names[kMaxDatabases][NAMEDATALEN];
@@ -44,7 +41,7 @@ struct DatabaseNames {
 bool parse_databases(DatabaseNames* out, char* reason, size_t reason_len) noexcept {
   out->n = 0;
   try {
-    for (const auto& name : core::retention::parse_database_list(g_databases ? g_databases : "")) {
+    for (const auto& name : core::retention::parse_database_list(settings::databases ? settings::databases : "")) {
       if (out->n == kMaxDatabases) {
         snprintf(reason, reason_len, "privacy.databases lists more than %d databases", kMaxDatabases);
         return false;
@@ -72,7 +69,8 @@ bool database_listed(const char* db) {
 }
 
 void wait_naptime() {
-  (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, g_naptime_s * 1000L, PG_WAIT_EXTENSION);
+  (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, settings::naptime_s * 1000L,
+                  PG_WAIT_EXTENSION);
   ResetLatch(MyLatch);
   CHECK_FOR_INTERRUPTS();
 }
@@ -141,7 +139,7 @@ void reconcile(Slot* slots, int* nslots) {
       slot->handle = nullptr;
       slot->started = 0;
     } else if (worker_running(slot) ||
-               !TimestampDifferenceExceeds(slot->started, now, g_naptime_s * 1000)) {
+               !TimestampDifferenceExceeds(slot->started, now, settings::naptime_s * 1000)) {
       continue;
     }
     start_worker(slot);
@@ -227,18 +225,7 @@ void guarded_round(const char* db, MemoryContext cxt) {
 
 }  // namespace
 
-void retention_init() {
-  DefineCustomStringVariable(
-      "privacy.databases", "Databases the retention background worker purges (comma-separated).",
-      "Empty: the worker serves no database. Each listed database gets its own worker.", &g_databases, "",
-      PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("privacy.naptime", "Time between two purges of the retention background worker.",
-                          nullptr, &g_naptime_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("privacy.purge_lock_timeout",
-                          "lock_timeout of each purge batch: a batch that waits longer is skipped.", nullptr,
-                          &g_purge_lock_timeout_ms, 100, 1, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
-                          nullptr);
-  if (!is_preloaded()) return;
+void retention_register_workers() {
   BackgroundWorker w;
   memset(&w, 0, sizeof w);
   w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

@@ -4,6 +4,8 @@
 // protocol logs its parameters before it runs, so the text is the only thing known then.
 #include "pg/secret_log.hpp"
 
+#include "pg/registry.hpp"
+
 #include <cctype>
 #include <cstring>
 
@@ -18,10 +20,12 @@ namespace {
 
 // Names whose presence in a statement makes it secret-bearing, compared without case: the
 // functions that take a signing key, a token or an API key, the tables and settings that hold
-// key material. "signing_key" covers add_signing_key, _validate_signing_key and signing_keys.
-constexpr const char* kSecretNames[] = {"signing_key", "sign_token",     "authenticate", "register_provider",
+// key material. "signing_key" covers add_signing_key, _validate_signing_key and signing_keys;
+// "cluster_context" the sealed context a Citus coordinator sends its workers (SET LOCAL
+// privacy.cluster_context = '...', logged on a worker), which a worker accepts until it expires.
+constexpr const char* kSecretNames[] = {"signing_key",       "sign_token",      "authenticate", "register_provider",
                                         "provider_wrap_key", "provider_read_key_file", "audit_settings",
-                                        "hmac_key", "keyring"};
+                                        "hmac_key",          "keyring",         "cluster_context"};
 
 constexpr const char kStatement[] = "[statement withheld by pg_privacy: it passes a secret]";
 constexpr const char kMessage[] = "[message withheld by pg_privacy: the statement passes a secret]";
@@ -112,6 +116,11 @@ void withhold_secrets(ErrorData* edata) noexcept {
   edata->cursorpos = 0;
   // The STATEMENT: line (log_min_error_statement) prints debug_query_string.
   if (debug_query_string && debug_query_string != kStatement) debug_query_string = kStatement;
+}
+
+// The registry's emit_log step (registry.hpp): lines bound for the server log only.
+void secret_log_emit(ErrorData* edata) noexcept {
+  if (edata->output_to_server) withhold_secrets(edata);
 }
 
 }  // namespace pgp

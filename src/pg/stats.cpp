@@ -44,16 +44,12 @@ struct StatsShared {
 };
 
 StatsShared* g_stats = nullptr;
-shmem_request_hook_type g_prev_request = nullptr;
-shmem_startup_hook_type g_prev_startup = nullptr;
 
-void stats_shmem_request() {
-  if (g_prev_request) g_prev_request();
+void shmem_request() {
   RequestAddinShmemSpace(MAXALIGN(sizeof(StatsShared)));
 }
 
-void stats_shmem_startup() {
-  if (g_prev_startup) g_prev_startup();
+void shmem_startup() {
   bool found = false;
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   g_stats = static_cast<StatsShared*>(ShmemInitStruct("pg_privacy finding stats", sizeof(StatsShared), &found));
@@ -101,13 +97,8 @@ StatsSlot* find_or_add(const char* tenant, std::string_view type) {
 
 namespace pgp {
 
-void stats_init() {
-  if (!process_shared_preload_libraries_in_progress) return;
-  g_prev_request = shmem_request_hook;
-  shmem_request_hook = stats_shmem_request;
-  g_prev_startup = shmem_startup_hook;
-  shmem_startup_hook = stats_shmem_startup;
-}
+void stats_shmem_request() { shmem_request(); }
+void stats_shmem_startup() { shmem_startup(); }
 
 namespace {
 

@@ -17,12 +17,14 @@ const char* current_subject_or_null() noexcept;
 // context. Never throws or ereports.
 const char* current_region_or_null() noexcept;
 
+// The tenant of this backend's own verified context (authenticate/set_context), not one received
+// from a Citus coordinator; nullptr without one. Never throws or ereports.
+const char* own_tenant_or_null() noexcept;
+
 // True while a verified context is set (and not expired). Never throws or ereports.
 bool context_is_verified() noexcept;
 
 // True if the verified context lists `role` among its roles. Never throws or ereports.
 bool context_has_role(std::string_view role) noexcept;
-
-void tenancy_init();  // GUCs, transaction callbacks and the DISCARD ALL hook; from _PG_init
 
 }  // namespace pgp

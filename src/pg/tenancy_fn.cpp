@@ -3,8 +3,10 @@
 // memory and is cleared at transaction end (or kept for the session when asked), on DISCARD ALL,
 // and when a subtransaction that set it aborts.
 #include "core/crypto/jwt.hpp"
+#include "pg/cluster.hpp"
 #include "pg/convert.hpp"
 #include "pg/owner_spi.hpp"
+#include "pg/registry.hpp"
 #include "pg/secret_log.hpp"
 #include "pg/tenancy.hpp"
 
@@ -76,7 +78,7 @@ bool context_valid() noexcept {
 // persists at COMMIT would be read under that context and outlive it.
 List* g_hold_cursors = NIL;
 
-void on_xact(XactEvent event, void*) noexcept {
+void on_xact(XactEvent event) noexcept {
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_ABORT:
@@ -93,19 +95,18 @@ void on_xact(XactEvent event, void*) noexcept {
 
 // A context set inside a subtransaction that rolls back is dropped: fail closed rather than
 // keep an identity the application has rolled back.
-void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) noexcept {
+void on_subxact(SubXactEvent event) noexcept {
   if (event == SUBXACT_EVENT_ABORT_SUB && g_ctx.set && g_ctx.nest_level >= GetCurrentTransactionNestLevel())
     clear_context();
 }
 
-ProcessUtility_hook_type g_prev_utility = nullptr;
-
 // A holdable cursor outlives its transaction: COMMIT runs its query to the end and keeps the
 // rows for whoever uses the connection next (a pooled client). Declared under a verified context,
-// those rows would be the tenant's, read without a context after it: refused (PV216).
+// those rows would be the tenant's, read without a context after it: refused (PV216). On a Citus
+// worker, a context received from the coordinator (privacy.cluster_context) counts as well.
 void check_holdable_cursor(const DeclareCursorStmt* dc) {
   if (!(dc->options & CURSOR_OPT_HOLD)) return;
-  if (context_valid())
+  if (pgp::context_is_verified())
     ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '2', '1', '6')),
                     errmsg("a holdable cursor cannot be declared while a tenant context is set"),
                     errdetail("Its rows would outlive the transaction and the context they were read under."),
@@ -129,20 +130,6 @@ void check_no_holdable_cursor() {
   }
 }
 
-void utility_hook(PlannedStmt* pstmt, const char* query, bool read_only, ProcessUtilityContext ctx,
-                  ParamListInfo params, QueryEnvironment* env, DestReceiver* dest, QueryCompletion* qc) {
-  Node* stmt = pstmt->utilityStmt;
-  if (stmt && IsA(stmt, DiscardStmt) && reinterpret_cast<DiscardStmt*>(stmt)->target == DISCARD_ALL)
-    clear_context();
-  if (stmt && IsA(stmt, DeclareCursorStmt)) check_holdable_cursor(reinterpret_cast<DeclareCursorStmt*>(stmt));
-  if (g_prev_utility)
-    g_prev_utility(pstmt, query, read_only, ctx, params, env, dest, qc);
-  else
-    standard_ProcessUtility(pstmt, query, read_only, ctx, params, env, dest, qc);
-}
-
-bool g_session_tokens = false;  // privacy.authenticate_session_scope
-
 bool parse_scope(const char* scope) {
   if (strcmp(scope, "transaction") == 0) return false;
   if (strcmp(scope, "session") == 0) return true;
@@ -151,24 +138,13 @@ bool parse_scope(const char* scope) {
   return false;
 }
 
-// ---- settings ------------------------------------------------------------------------------
-
-char* g_issuer = nullptr;
-char* g_audience = nullptr;
-int g_leeway = 30;
-int g_max_token_bytes = 8192;
-char* g_tenant_claim = nullptr;
-char* g_subject_claim = nullptr;
-char* g_roles_claim = nullptr;
-char* g_region_claim = nullptr;
-
 // ---- signing keys (cached per backend, invalidated when privacy.signing_keys changes) -------
 
 std::unordered_map<std::string, cc::SigningKey> g_keys;
 bool g_keys_valid = false;
 Oid g_keys_relid = InvalidOid;
 
-void on_relcache(Datum, Oid relid) {
+void on_relcache(Oid relid) {
   if (relid == InvalidOid || relid == g_keys_relid) g_keys_valid = false;
 }
 
@@ -209,57 +185,84 @@ void ensure_keys_loaded() {
 
 namespace pgp {
 
-const char* current_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
-const char* current_subject_or_null() noexcept { return context_valid() ? g_ctx.subject.c_str() : nullptr; }
+const char* own_tenant_or_null() noexcept { return context_valid() ? g_ctx.tenant.c_str() : nullptr; }
 
-const char* current_region_or_null() noexcept { return context_valid() ? g_ctx.region.c_str() : nullptr; }
+// The backend's own context first; on a Citus worker, else the one its coordinator sent.
+const char* current_tenant_or_null() noexcept {
+  if (context_valid()) return g_ctx.tenant.c_str();
+  const ReceivedContext* r = received_context();
+  return r ? r->tenant : nullptr;
+}
+const char* current_subject_or_null() noexcept {
+  if (context_valid()) return g_ctx.subject.c_str();
+  const ReceivedContext* r = received_context();
+  return r ? r->subject : nullptr;
+}
 
-bool context_is_verified() noexcept { return context_valid(); }
+const char* current_region_or_null() noexcept {
+  if (context_valid()) return g_ctx.region.c_str();
+  const ReceivedContext* r = received_context();
+  return r ? r->region : nullptr;
+}
+
+bool context_is_verified() noexcept { return context_valid() || received_context() != nullptr; }
 
 bool context_has_role(std::string_view role) noexcept {
-  if (!context_valid()) return false;
-  for (const std::string& r : g_ctx.roles)
-    if (r == role) return true;
+  if (context_valid()) {
+    for (const std::string& r : g_ctx.roles)
+      if (r == role) return true;
+    return false;
+  }
+  const ReceivedContext* rc = received_context();
+  if (!rc) return false;
+  const char* p = rc->roles;
+  for (int i = 0; i < rc->nroles; p += strlen(p) + 1, ++i)
+    if (role == p) return true;
   return false;
 }
 
-void tenancy_init() {
-  auto str = [](const char* name, const char* desc, char** var, const char* def) {
-    DefineCustomStringVariable(name, desc, nullptr, var, def, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  };
-  str("privacy.jwt_issuer", "Expected iss claim of tokens given to privacy.authenticate() (empty: not checked).",
-      &g_issuer, "");
-  str("privacy.jwt_audience", "Expected aud claim of tokens given to privacy.authenticate() (empty: not checked).",
-      &g_audience, "");
-  str("privacy.tenant_claim", "Token claim that names the tenant.", &g_tenant_claim, "tenant_id");
-  str("privacy.subject_claim", "Token claim that names the subject (user).", &g_subject_claim, "sub");
-  str("privacy.roles_claim", "Token claim that lists the caller's roles.", &g_roles_claim, "roles");
-  str("privacy.region_claim", "Token claim that names the tenant's region.", &g_region_claim, "region");
-  DefineCustomIntVariable("privacy.jwt_leeway", "Clock skew allowed for exp and nbf, in seconds.", nullptr,
-                          &g_leeway, 30, 0, 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("privacy.jwt_max_token_bytes", "Longest token privacy.authenticate() accepts.",
-                          nullptr, &g_max_token_bytes, 8192, 256, 65536, PGC_SUSET, 0, nullptr, nullptr,
-                          nullptr);
-  DefineCustomBoolVariable(
-      "privacy.authenticate_session_scope", "Lets privacy.authenticate(token, 'session') keep a context after COMMIT.",
-      "Off by default: behind a transaction-mode pooler a session context would serve the next client of the "
-      "connection. Turn it on only where each database session belongs to one end user.",
-      &g_session_tokens, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  RegisterXactCallback(on_xact, nullptr);
-  RegisterSubXactCallback(on_subxact, nullptr);
-  CacheRegisterRelcacheCallback(on_relcache, 0);
-  g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = utility_hook;
+// The registry's dispatch (registry.hpp).
+void tenancy_utility_before(const UtilityCall& call) {
+  Node* stmt = call.pstmt->utilityStmt;
+  if (stmt && IsA(stmt, DiscardStmt) && reinterpret_cast<DiscardStmt*>(stmt)->target == DISCARD_ALL)
+    clear_context();
+  if (stmt && IsA(stmt, DeclareCursorStmt)) check_holdable_cursor(reinterpret_cast<DeclareCursorStmt*>(stmt));
 }
+void tenancy_on_xact(XactEvent event) { on_xact(event); }
+void tenancy_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId) { on_subxact(event); }
+void tenancy_on_relcache(Oid relid) { on_relcache(relid); }
 
 }  // namespace pgp
+
+namespace {
+
+// A session-scoped context cannot follow the session's later transactions to the workers: Citus
+// replays only SET LOCAL, and only inside a transaction block.
+void refuse_session_scope_on_citus(bool session_scope) {
+  if (session_scope && pgp::citus_installed())
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '9', '5', '3')),
+                    errmsg("a session-scoped context is not supported on a Citus cluster"),
+                    errhint("Authenticate at the start of each transaction (the default scope, 'transaction').")));
+}
+
+// Sends the backend's context (or its absence) to the Citus workers of the transaction, and
+// drops cached plans routed to another tenant's shard.
+void send_to_workers() {
+  pgp::ContextToSend c{nullptr, nullptr, nullptr, nullptr, 0};
+  if (g_ctx.set) c = {g_ctx.tenant.c_str(), g_ctx.subject.c_str(), g_ctx.region.c_str(), &g_ctx.roles, g_ctx.expires};
+  pgp::cluster_routing_context_changed(c.tenant);
+  pgp::send_context_to_workers(c);
+}
+
+}  // namespace
 
 // privacy.authenticate(token text, scope text DEFAULT 'transaction') RETURNS jsonb
 Datum pgp_authenticate(PG_FUNCTION_ARGS) {
   pgp::mark_secret_statement();  // the token is a bearer credential: keep it out of the log
   text* token = PG_GETARG_TEXT_PP(0);
   const bool session_scope = parse_scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-  if (session_scope && !g_session_tokens)
+  refuse_session_scope_on_citus(session_scope);
+  if (session_scope && !pgp::settings::authenticate_session_scope)
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("session-scoped authentication is turned off"),
                     errdetail("A session context would outlive the transaction; behind a pooler it serves the "
                               "connection's next client."),
@@ -274,14 +277,14 @@ Datum pgp_authenticate(PG_FUNCTION_ARGS) {
   pgp::guarded([&] {
     cc::VerifyOptions o;
     o.now = now;
-    o.leeway = g_leeway;
-    o.issuer = g_issuer ? g_issuer : "";
-    o.audience = g_audience ? g_audience : "";
-    o.max_token_bytes = static_cast<std::size_t>(g_max_token_bytes);
-    o.tenant_claim = g_tenant_claim;
-    o.subject_claim = g_subject_claim;
-    o.roles_claim = g_roles_claim;
-    o.region_claim = g_region_claim;
+    o.leeway = pgp::settings::jwt_leeway_s;
+    o.issuer = pgp::settings::jwt_issuer ? pgp::settings::jwt_issuer : "";
+    o.audience = pgp::settings::jwt_audience ? pgp::settings::jwt_audience : "";
+    o.max_token_bytes = static_cast<std::size_t>(pgp::settings::jwt_max_token_bytes);
+    o.tenant_claim = pgp::settings::tenant_claim;
+    o.subject_claim = pgp::settings::subject_claim;
+    o.roles_claim = pgp::settings::roles_claim;
+    o.region_claim = pgp::settings::region_claim;
     auto lookup = [](std::string_view kid) -> const cc::SigningKey* {
       auto it = g_keys.find(std::string(kid));
       return it == g_keys.end() ? nullptr : &it->second;
@@ -296,6 +299,7 @@ Datum pgp_authenticate(PG_FUNCTION_ARGS) {
     g_ctx.nest_level = nest;
     g_ctx.set = true;
   });
+  send_to_workers();
   PG_RETURN_TEXT_P(cstring_to_text(g_ctx.tenant.c_str()));
 }
 
@@ -320,6 +324,7 @@ Datum pgp_set_context(PG_FUNCTION_ARGS) {
     deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &roles, &role_nulls, &nroles);
   const char* region = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
   const bool session_scope = parse_scope(PG_ARGISNULL(4) ? "transaction" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+  refuse_session_scope_on_citus(session_scope);
   check_no_holdable_cursor();
   const int nest = GetCurrentTransactionNestLevel();
   clear_context();
@@ -333,36 +338,48 @@ Datum pgp_set_context(PG_FUNCTION_ARGS) {
     g_ctx.nest_level = nest;
     g_ctx.set = true;
   });
+  send_to_workers();
   PG_RETURN_VOID();
 }
 
 Datum pgp_logout(PG_FUNCTION_ARGS) {
   clear_context();
+  send_to_workers();
   PG_RETURN_VOID();
 }
 
 Datum pgp_current_tenant(PG_FUNCTION_ARGS) {
-  if (!context_valid()) PG_RETURN_NULL();
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.tenant.data(), static_cast<int>(g_ctx.tenant.size())));
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
+  const char* t = pgp::current_tenant_or_null();
+  if (!t) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(t));
 }
 
 Datum pgp_current_subject(PG_FUNCTION_ARGS) {
-  if (!context_valid()) PG_RETURN_NULL();
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.subject.data(), static_cast<int>(g_ctx.subject.size())));
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
+  const char* s = pgp::current_subject_or_null();
+  if (!s) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(s));
 }
 
 Datum pgp_current_region(PG_FUNCTION_ARGS) {
-  if (!context_valid() || g_ctx.region.empty()) PG_RETURN_NULL();
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(g_ctx.region.data(), static_cast<int>(g_ctx.region.size())));
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
+  const char* r = pgp::current_region_or_null();
+  if (!r || !*r) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(r));
 }
 
 Datum pgp_current_roles(PG_FUNCTION_ARGS) {
-  if (!context_valid()) PG_RETURN_NULL();
-  const int n = static_cast<int>(g_ctx.roles.size());
+  if (!context_valid()) pgp::require_coordinator_config();  // a worker refuses a stale configuration
+  const pgp::ReceivedContext* rc = context_valid() ? nullptr : pgp::received_context();
+  if (!context_valid() && !rc) PG_RETURN_NULL();
+  const int n = rc ? rc->nroles : static_cast<int>(g_ctx.roles.size());
   Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
-  for (int i = 0; i < n; ++i)
-    elems[i] = PointerGetDatum(
-        cstring_to_text_with_len(g_ctx.roles[i].data(), static_cast<int>(g_ctx.roles[i].size())));
+  const char* p = rc ? rc->roles : nullptr;
+  for (int i = 0; i < n; ++i) {
+    elems[i] = PointerGetDatum(rc ? cstring_to_text(p) : cstring_to_text(g_ctx.roles[i].c_str()));
+    if (rc) p += strlen(p) + 1;
+  }
   PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 

@@ -80,6 +80,10 @@ psql_fails("SELECT privacy.register_provider('bad name!', 'openai', 'http://127.
 psql_fails("SELECT privacy.register_provider('p2', 'openai', 'ftp://x', 'm', 'EU', api_key => 'sk-" . secret() . "')",
 	'an invalid base URL fails');
 
+# privacy.cluster_context: on a Citus worker a sealed value is accepted until it expires, and the
+# coordinator's SET LOCAL of it is logged there. A made-up one is refused (PV951) and not logged.
+psql_fails("SET privacy.cluster_context = '" . secret() . "'", 'a made-up cluster context is refused');
+
 # The extended protocol: parameters are logged with the statement (and in the error context).
 my $script = $node->basedir . '/add_key.sql';
 open(my $fh, '>', $script) or die "$script: $!";

@@ -215,6 +215,11 @@ BEGIN
   IF (SELECT relnamespace FROM pg_class WHERE oid = tbl) = 'privacy'::regnamespace THEN
     RAISE EXCEPTION 'the tables of pg_privacy are audited already' USING ERRCODE = '22023';
   END IF;
+  -- A Citus distributed table: its triggers fire on the shards, which Citus allows only with
+  -- citus.enable_unsafe_triggers (docs/citus.md); records then name the table, not the shard.
+  IF privacy._distribution_column(tbl) IS NOT NULL THEN
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+  END IF;
   -- Row triggers on a partitioned table are cloned to its partitions; TRUNCATE triggers are
   -- statement triggers and are not, so each current partition gets its own.
   FOR t IN SELECT relid FROM pg_partition_tree(tbl) WHERE relid IS NOT NULL UNION SELECT tbl LOOP
@@ -240,6 +245,9 @@ DECLARE
 BEGIN
   IF NOT EXISTS (SELECT FROM privacy.audited_tables WHERE table_name = tbl) THEN
     RAISE EXCEPTION 'relation % is not audited', tbl USING ERRCODE = '22023';
+  END IF;
+  IF privacy._distribution_column(tbl) IS NOT NULL THEN
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
   END IF;
   FOR t IN SELECT relid FROM pg_partition_tree(tbl) WHERE relid IS NOT NULL UNION SELECT tbl LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS privacy_audit_truncate ON %s', t);
@@ -282,6 +290,12 @@ CREATE FUNCTION privacy._audit_ddl() RETURNS event_trigger
 DECLARE
   r record;
 BEGIN
+  -- On Citus, DDL that the coordinator propagates and the shards Citus manages arrive through
+  -- its internal connections: the coordinator records the user's command once, on the logical
+  -- objects (docs/citus.md).
+  IF current_setting('application_name') LIKE 'citus\_internal gpid=%' THEN
+    RETURN;
+  END IF;
   IF tg_event = 'sql_drop' THEN
     FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE original LOOP
       PERFORM privacy._audit_record('ddl', tg_tag,

@@ -454,6 +454,10 @@ DECLARE
 BEGIN
   SELECT * INTO pol FROM privacy.retention_policies WHERE table_name = policy;
   IF NOT FOUND THEN RETURN 0; END IF;
+  -- A Citus distributed table: by key, never by ctid (docs/citus.md).
+  IF privacy._distribution_column(target) IS NOT NULL THEN
+    RETURN privacy._purge_batch_distributed(pol, target, tenant);
+  END IF;
   -- Oldest first: a plain index scan on the time column stops at the LIMIT (a bitmap scan
   -- would read every expired entry, batch after batch) and marks the entries of rows deleted
   -- by earlier batches dead as it passes them.

@@ -41,4 +41,8 @@ GRANT EXECUTE ON FUNCTION privacy.set_context(text, text, text[], text, text) TO
 -- The auditor reads and verifies the log (granted where audit defines them, repeated here so that
 -- this file states the whole surface).
 GRANT EXECUTE ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text), privacy.audit_hmac(text),
-  privacy.audit_head() TO privacy_auditor;
+  privacy.audit_head(), privacy.cluster_audit_verify() TO privacy_auditor;
+
+-- On a Citus cluster (80_cluster.sql) nothing is granted to PUBLIC: privacy.cluster_sync() and the
+-- internal routines (_cluster_apply, _config_digest, _distribution_column,
+-- _purge_batch_distributed) stay with the owner and superusers, like the rest of the DBA surface.
