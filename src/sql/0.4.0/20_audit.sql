@@ -289,12 +289,18 @@ CREATE FUNCTION privacy._audit_ddl() RETURNS event_trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r record;
+  on_worker boolean;
 BEGIN
-  -- On Citus, DDL that the coordinator propagates and the shards Citus manages arrive through
-  -- its internal connections: the coordinator records the user's command once, on the logical
-  -- objects (docs/citus.md).
-  IF current_setting('application_name') LIKE 'citus\_internal gpid=%' THEN
-    RETURN;
+  -- On Citus, DDL that the coordinator propagates and the shards Citus manages arrive on the
+  -- workers through its internal connections: the coordinator records the user's command once,
+  -- on the logical objects (docs/citus.md). Only on a worker: any client may set the marker (an
+  -- application_name), and on the coordinator it would keep the client's own DDL out of the log.
+  IF current_setting('application_name') LIKE 'citus\_internal gpid=%'
+     AND to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL THEN
+    EXECUTE 'SELECT groupid <> 0 FROM pg_catalog.pg_dist_local_group' INTO on_worker;
+    IF on_worker THEN
+      RETURN;
+    END IF;
   END IF;
   IF tg_event = 'sql_drop' THEN
     FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE original LOOP

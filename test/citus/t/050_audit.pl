@@ -45,6 +45,15 @@ is(query(COORD, $alter_records) - $before, 1, 'the user\'s ALTER TABLE is record
 is(join(',', map { query($_, q{SELECT count(*) FROM privacy.audit_log WHERE kind = 'ddl'}) } (W1, W2)), '0,0',
 	'and not again on each shard');
 
+# Any client may set Citus's marker as its application_name: on the coordinator it changes nothing.
+query(COORD, 'GRANT CREATE ON SCHEMA public TO app');
+query(COORD, q{SET application_name = 'citus_internal gpid=10000000001'; CREATE TABLE spoofed (x int)}, user => 'app');
+query(COORD, 'SELECT privacy.audit_seal()');
+is(query(COORD, q{SELECT count(*) FROM privacy.audit_log WHERE kind = 'ddl' AND action = 'CREATE TABLE'
+	AND table_name = 'public.spoofed'}), '1',
+	'DDL on the coordinator under a client-set citus_internal application_name is still recorded');
+query(COORD, 'DROP TABLE spoofed; REVOKE CREATE ON SCHEMA public FROM app');
+
 my @nodes = split /\n/, query(COORD, q{SELECT nodeid || ':' || ok || ':' || (head_hash ~ '^[0-9a-f]{64}$')
 	FROM privacy.cluster_audit_verify()});
 is(scalar(@nodes), 3, 'cluster_audit_verify() reports every node');
