@@ -75,7 +75,8 @@ BEGIN
          VALUES (t, classify.column_name, lvl, classify.allowed_roles)
     ON CONFLICT ON CONSTRAINT classified_columns_pkey DO UPDATE
        SET level = EXCLUDED.level, allowed_roles = EXCLUDED.allowed_roles, classified_at = now();
-    IF lvl <> 'PUBLIC' THEN
+    -- A Citus table's shards hold the rows and their statistics (80_cluster.sql).
+    IF lvl <> 'PUBLIC' AND NOT privacy._cluster_column_statistics(t, classify.column_name, 0) THEN
       EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', t, classify.column_name);
       PERFORM privacy._forget_column_stats(t, classify.column_name);
     END IF;
@@ -99,7 +100,9 @@ BEGIN
     IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = r.table_name AND attname = r.column_name
                   AND attnum > 0 AND NOT attisdropped) THEN
       BEGIN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', r.table_name, r.column_name);
+        IF NOT privacy._cluster_column_statistics(r.table_name, r.column_name, -1) THEN
+          EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', r.table_name, r.column_name);
+        END IF;
       EXCEPTION WHEN SQLSTATE 'PV215' THEN
         NULL;
       END;

@@ -17,6 +17,57 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy._distribution_column(regclass) FROM PUBLIC;
 
+-- The statistics target of a column of a Citus table (distributed or reference), for classify()
+-- and unclassify() (10_classify.sql): Citus refuses ALTER TABLE ... SET STATISTICS on such a
+-- table, so it is set on the coordinator's table alone (Citus copies the target into every shard
+-- it creates later). Turning statistics off (0) also reaches each existing shard, where the rows
+-- and their statistics are, and deletes what the shards collected. run_command_on_shards()
+-- commits on each worker at once, whatever this transaction does next, so only that safe
+-- direction goes to the shards: unclassify() turns them back on for new shards only (docs/citus.md).
+-- False, and nothing done, for any other table.
+CREATE FUNCTION privacy._cluster_column_statistics(tbl regclass, col name, target integer) RETURNS boolean
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  citus_table boolean;
+  propagation text;
+  r record;
+BEGIN
+  IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+    RETURN false;
+  END IF;
+  EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+     INTO citus_table USING tbl;
+  IF NOT citus_table THEN
+    RETURN false;
+  END IF;
+  propagation := current_setting('citus.enable_ddl_propagation');
+  PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
+  EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', tbl, col, target);
+  PERFORM set_config('citus.enable_ddl_propagation', propagation, true);
+  IF target <> 0 THEN
+    RETURN true;
+  END IF;
+  -- run_command_on_shards() puts each shard's name in place of %s with format(): every other %
+  -- is doubled. The shard is named as a type (its row type), never inside a string literal.
+  FOR r IN EXECUTE 'SELECT success, result FROM run_command_on_shards($1, $2)'
+      USING tbl, 'ALTER TABLE %s ALTER COLUMN ' || replace(quote_ident(col), '%', '%%') || ' SET STATISTICS 0' LOOP
+    IF NOT r.success THEN
+      RAISE EXCEPTION 'the statistics of a column of % could not be turned off on a shard', tbl
+        USING ERRCODE = 'PV958', DETAIL = r.result;
+    END IF;
+  END LOOP;
+  FOR r IN EXECUTE 'SELECT success, result FROM run_command_on_shards($1, $2)'
+      USING tbl, 'SELECT privacy._forget_column_stats(t.typrelid::regclass, ' || replace(quote_literal(col), '%', '%%')
+                 || ') FROM pg_catalog.pg_type t WHERE t.oid = pg_catalog.pg_typeof(NULL::%s)' LOOP
+    IF NOT r.success THEN
+      RAISE EXCEPTION 'the statistics of a column of % could not be deleted on a shard', tbl
+        USING ERRCODE = 'PV958', DETAIL = r.result;
+    END IF;
+  END LOOP;
+  RETURN true;
+END $$;
+REVOKE ALL ON FUNCTION privacy._cluster_column_statistics(regclass, name, integer) FROM PUBLIC;
+
 -- protect(): as in 0.3.0, except that the tenant column of a table distributed by it gets no
 -- DEFAULT privacy.current_tenant(): Citus refuses to alter a distribution column. Rows name their
 -- tenant explicitly there, and the WITH CHECK policy still refuses any other tenant.
