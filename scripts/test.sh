@@ -53,6 +53,19 @@ count_regress() {
 
 log "dependencies"
 bash scripts/deps.sh || { record deps 0 1 1; finish; }
+# Every program a runner calls, checked once here: a missing one fails the run loudly instead of
+# making a test skip or carry on silently (scripts/deps.sh installs each of them).
+missing_tools=()
+for tool in cmake ctest make g++ nm runuser od curl openssl python3 pg_prove prove clang++-14 \
+            /usr/sbin/pgbouncer "$PGBIN/psql" "$PGBIN/pgbench" "$PGBIN/pg_dump" "$PGBIN/pg_restore" \
+            "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
+  command -v "$tool" >/dev/null 2>&1 || missing_tools+=("$tool")
+done
+if [ ${#missing_tools[@]} -gt 0 ]; then
+  echo "missing programs the tests call: ${missing_tools[*]} (scripts/deps.sh installs them)"
+  record tools 0 1 1
+  finish
+fi
 
 log "unit tests (GoogleTest via ctest)"
 {
