@@ -22,6 +22,7 @@ void retention_init();
 void audit_init();
 void provider_init();
 void crypto_init();
+void drop_guard_init();
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -48,6 +49,7 @@ void _PG_init(void) {
   pgp::audit_init();
   pgp::provider_init();
   pgp::crypto_init();
+  pgp::drop_guard_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.
