@@ -40,7 +40,7 @@ CREATE TABLE privacy.retention_policies (
   hold_column    name,
   subject_column name,
   batch_size     integer NOT NULL DEFAULT 5000 CHECK (batch_size BETWEEN 1 AND 1000000),
-  parent         regclass REFERENCES privacy.retention_policies ON DELETE CASCADE,
+  parent         regclass,
   created_at     timestamptz NOT NULL DEFAULT now(),
   CHECK ((parent IS NULL) = (time_column IS NOT NULL AND keep IS NOT NULL)),
   CHECK (parent IS DISTINCT FROM table_name)
@@ -49,6 +49,26 @@ COMMENT ON TABLE privacy.retention_policies IS
   'retention policies: set_retention() and set_retention_child() write them';
 REVOKE ALL ON privacy.retention_policies FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('privacy.retention_policies', '');
+-- A child's parent must be a policy, and a policy's children go with it. Not a self-referencing
+-- foreign key: pg_dump loads a configuration table's rows in no particular order and warns about
+-- one ("circular foreign-key constraints"); a deferred check sees the whole restored table.
+CREATE FUNCTION privacy._retention_parent_check() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    DELETE FROM privacy.retention_policies WHERE parent = OLD.table_name;
+  ELSIF NEW.parent IS NOT NULL
+        AND NOT EXISTS (SELECT FROM privacy.retention_policies WHERE table_name = NEW.parent) THEN
+    RAISE EXCEPTION 'the parent of a retention child has no retention policy'
+      USING ERRCODE = 'foreign_key_violation', HINT = 'Call privacy.set_retention() on the parent first.';
+  END IF;
+  RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION privacy._retention_parent_check() FROM PUBLIC;
+CREATE CONSTRAINT TRIGGER parent_exists AFTER INSERT OR UPDATE OF parent ON privacy.retention_policies
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION privacy._retention_parent_check();
+CREATE TRIGGER children_go_with_parent AFTER DELETE ON privacy.retention_policies
+  FOR EACH ROW EXECUTE FUNCTION privacy._retention_parent_check();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.retention_policies
   FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();
 
