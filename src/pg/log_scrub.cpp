@@ -1,5 +1,6 @@
 // Server-log scrubbing: an emit_log_hook that redacts the message, detail, hint, context,
 // internal query and the logged statement text before they are written (privacy.scrub_server_log).
+#include "pg/ops_state.hpp"
 #include "pg/redact_engine.hpp"
 
 #include <cstdlib>
@@ -69,6 +70,9 @@ void emit_log_hook_fn(ErrorData* edata) {
     }
     g_in_hook = false;
   }
+  // An error ending a purge, seal, export, erasure or rotation: its (scrubbed) message goes to the
+  // run's history (ops_state.cpp).
+  pgp::ops::note_error(edata);
   if (g_prev_hook) g_prev_hook(edata);
 }
 

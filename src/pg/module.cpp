@@ -23,6 +23,9 @@ void audit_init();
 void provider_init();
 void crypto_init();
 void drop_guard_init();
+namespace ops {
+void ops_init();
+}
 
 bool is_preloaded() { return g_preloaded; }
 
@@ -50,6 +53,7 @@ void _PG_init(void) {
   pgp::provider_init();
   pgp::crypto_init();
   pgp::drop_guard_init();
+  pgp::ops::ops_init();
 
   // Every privacy.* setting is defined above this line; the prefix is then reserved so that
   // "SET privacy.typo = ..." is an error instead of a silent placeholder.
