@@ -252,7 +252,8 @@ bool begin(Op op, bool committing, const char* unit) noexcept {
   g_local.committing = committing;
   g_local.level = GetCurrentTransactionNestLevel();
   g_local.started = GetCurrentTimestamp();
-  const char* role = GetUserNameFromId(GetSessionUserId(), true);
+  // The role's name needs the catalog: a worker calls this inside a transaction.
+  const char* role = IsTransactionState() ? GetUserNameFromId(GetSessionUserId(), true) : nullptr;
   copy_text(g_local.role, sizeof g_local.role, role);
   copy_text(g_local.source, sizeof g_local.source,
             MyBackendType == B_BG_WORKER ? "worker" : (application_name && *application_name ? application_name : "sql"));

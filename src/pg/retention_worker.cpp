@@ -187,7 +187,9 @@ void purge_round(const char* db, MemoryContext cxt) {
       nullptr, nullptr, cxt);
   if (!installed || strcmp(installed, "t") != 0) return;
   ops::worker_state(db, ops::WorkerState::Purging);
+  StartTransactionCommand();
   ops::begin(ops::Op::Purge, true, "rows");
+  CommitTransactionCommand();
   Oid begin_types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
   Datum begin_values[2] = {TimestampTzGetDatum(ops::started()), TimestampTzGetDatum(MyStartTimestamp)};
   char* run = run_in_transaction("SELECT run FROM privacy._purge_begin(NULL, $1, $2, 'worker')", 2, begin_types,

@@ -219,3 +219,251 @@ SELECT p.pid, p.datid, d.datname, p.operation, p.phase, p.target, p.units_done, 
 COMMENT ON VIEW privacy.progress IS
   'purge, seal, export, erasure and rotation in progress, one row per backend (pg_stat_progress_* style)';
 REVOKE ALL ON privacy.progress FROM PUBLIC;
+
+-- The provider rate-limit buckets as monitoring sees them (src/pg/ops_status.cpp): a tenant's
+-- bucket, or one of its subjects' (the subject id is never shown); pressure 0 idle .. 1 empty.
+CREATE FUNCTION privacy._rate_limits(OUT tenant text, OUT scope text, OUT pressure double precision,
+    OUT empty boolean, OUT refused bigint) RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'pgp_ops_rate_limits' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION privacy._rate_limits() FROM PUBLIC;
+CREATE FUNCTION privacy._library_version() RETURNS text
+  AS 'MODULE_PATHNAME', 'pgp_library_version' LANGUAGE C IMMUTABLE;
+REVOKE ALL ON FUNCTION privacy._library_version() FROM PUBLIC;
+
+-- The databases privacy.databases lists (names may be double-quoted).
+CREATE FUNCTION privacy._worker_databases() RETURNS SETOF text
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT DISTINCT btrim(btrim(d), '"') FROM unnest(string_to_array(current_setting('privacy.databases', true), ',')) d
+   WHERE btrim(d) <> ''
+$$;
+REVOKE ALL ON FUNCTION privacy._worker_databases() FROM PUBLIC;
+
+-- The rows of privacy.status. SECURITY DEFINER: it reads the key and audit tables and
+-- superuser-only settings, and shows counts and states only (no key, no value, no subject).
+CREATE FUNCTION privacy._status_rows(OUT area text, OUT item text, OUT status text, OUT value text, OUT detail text)
+  RETURNS SETOF record
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+  lib text := privacy._library_version();
+  sqlv text := (SELECT extversion FROM pg_extension WHERE extname = 'pg_privacy');
+  h record;
+  w record;
+  db text;
+  n bigint;
+  m bigint;
+  t timestamptz;
+  mk text;
+  mk_error text;
+  dir text := coalesce(current_setting('privacy.keyring_dir', true), '');
+  live_keys bigint;
+  busiest float8;
+BEGIN
+  RETURN QUERY SELECT 'version', 'pg_privacy', CASE WHEN lib = sqlv THEN 'ok' ELSE 'warning' END, lib,
+    CASE WHEN lib = sqlv THEN 'library and SQL objects agree'
+         ELSE format('the library is %s, the SQL objects %s: ALTER EXTENSION pg_privacy UPDATE', lib, sqlv) END;
+
+  -- The background worker.
+  IF NOT privacy.preloaded() THEN
+    RETURN QUERY SELECT 'worker', 'launcher', 'warning', 'not preloaded',
+      'pg_privacy is not in shared_preload_libraries: no background worker, progress or rate limits; schedule CALL privacy.purge() and SELECT privacy.audit_seal() with pg_cron';
+  ELSE
+    SELECT a.pid INTO n FROM pg_stat_activity a WHERE a.backend_type = 'pg_privacy retention launcher' LIMIT 1;
+    RETURN QUERY SELECT 'worker', 'launcher', CASE WHEN n IS NULL THEN 'error' ELSE 'ok' END,
+      CASE WHEN n IS NULL THEN 'not running' ELSE 'running' END,
+      CASE WHEN n IS NULL THEN 'the launcher is not running: see the server log' ELSE 'pid ' || n END;
+    FOR db IN SELECT * FROM privacy._worker_databases() ORDER BY 1 LOOP
+      SELECT * INTO w FROM privacy._worker_rows() r WHERE r.database = db;
+      SELECT a.pid INTO n FROM pg_stat_activity a
+       WHERE a.backend_type = 'pg_privacy retention worker' AND a.datname = db LIMIT 1;
+      RETURN QUERY SELECT 'worker', db,
+        CASE WHEN n IS NULL THEN 'error' WHEN w.round_ok IS FALSE THEN 'warning' ELSE 'ok' END,
+        CASE WHEN n IS NULL THEN 'not running' ELSE coalesce(w.state, 'starting') END,
+        CASE WHEN n IS NULL THEN 'no worker runs for this database: is it created, and max_worker_processes high enough?'
+             WHEN w.round_ended IS NULL THEN 'pid ' || n || ', no round finished yet'
+             ELSE format('pid %s, last round ended %s: %s', n, date_trunc('second', w.round_ended),
+                         CASE WHEN w.round_ok THEN format('%s rows deleted, %s records sealed', w.rows_deleted, w.sealed)
+                              ELSE 'failed: ' || w.error END) END;
+    END LOOP;
+    IF NOT EXISTS (SELECT FROM privacy._worker_databases() d WHERE d = current_database()) THEN
+      RETURN QUERY SELECT 'worker', current_database()::text, 'info', 'not served',
+        'not in privacy.databases: schedule CALL privacy.purge() and SELECT privacy.audit_seal() with pg_cron, or list it';
+    END IF;
+  END IF;
+
+  -- Purge and seal: their last runs (privacy.history), the unsealed backlog.
+  n := (SELECT count(*) FROM privacy.retention_policies);
+  SELECT * INTO h FROM privacy.history WHERE operation = 'purge' ORDER BY started_at DESC LIMIT 1;
+  IF h IS NULL THEN
+    RETURN QUERY SELECT 'purge', 'last run', CASE WHEN n > 0 THEN 'warning' ELSE 'info' END, 'never',
+      n || ' retention policies';
+  ELSE
+    RETURN QUERY SELECT 'purge', 'last run', CASE WHEN h.status IN ('done', 'running') THEN 'ok' ELSE 'warning' END,
+      h.status, format('run %s started %s%s: %s rows deleted, %s partitions dropped%s; %s retention policies',
+                       h.run_id, date_trunc('second', h.started_at),
+                       CASE WHEN h.ended_at IS NOT NULL THEN ', took ' || date_trunc('second', h.duration) ELSE '' END,
+                       coalesce(h.counts->>'rows_deleted', '0'), coalesce(h.counts->>'partitions_dropped', '0'),
+                       coalesce(' (' || h.error || ')', ''), n);
+  END IF;
+  SELECT * INTO h FROM privacy.history WHERE operation = 'audit_seal' ORDER BY started_at DESC LIMIT 1;
+  SELECT count(*), min(q.at) INTO n, t FROM privacy.audit_queue q;
+  RETURN QUERY SELECT 'seal', 'last run',
+    CASE WHEN h IS NULL THEN 'info' WHEN h.status IN ('done', 'running') THEN 'ok' ELSE 'warning' END,
+    coalesce(h.status, 'never'),
+    CASE WHEN h IS NULL THEN 'no seal has sealed a record yet'
+         ELSE format('run %s at %s: %s records sealed%s', h.run_id, date_trunc('second', h.started_at),
+                     coalesce(h.counts->>'records', '0'), coalesce(' (' || h.error || ')', '')) END;
+  RETURN QUERY SELECT 'seal', 'unsealed backlog',
+    CASE WHEN t < now() - interval '1 hour' THEN 'warning' ELSE 'ok' END, n::text,
+    CASE WHEN n = 0 THEN 'nothing waits in privacy.audit_queue'
+         ELSE format('oldest queued %s ago; SELECT privacy.audit_seal() seals them', date_trunc('second', now() - t)) END;
+  SELECT max(l.id), min(l.id) INTO n, m FROM privacy.audit_log l;
+  RETURN QUERY SELECT 'audit', 'chain', 'info', coalesce(n, (SELECT max(c.id) FROM privacy.audit_checkpoints c), 0)::text,
+    format('head id; %s records in the log from id %s, %s checkpoints; verify with privacy.audit_verify()',
+           coalesce(n - m + 1, 0), coalesce(m::text, '-'), (SELECT count(*) FROM privacy.audit_checkpoints));
+
+  -- Keyring and keys.
+  BEGIN
+    mk := privacy.master_key_id();
+  EXCEPTION WHEN OTHERS THEN
+    mk_error := SQLSTATE || ': ' || SQLERRM;
+  END;
+  SELECT count(*) INTO live_keys FROM privacy.tenant_keys WHERE wrapped IS NOT NULL;
+  RETURN QUERY SELECT 'keyring', 'master key',
+    CASE WHEN mk IS NOT NULL THEN 'ok' WHEN live_keys > 0 OR EXISTS (SELECT FROM privacy.providers WHERE api_key_wrapped IS NOT NULL)
+         THEN 'error' ELSE 'warning' END,
+    CASE WHEN mk IS NOT NULL THEN 'configured' ELSE 'unavailable' END,
+    coalesce('master_key_id ' || mk, mk_error);
+  n := (SELECT count(DISTINCT tenant_id) FROM privacy.tenant_keys WHERE secret_id IS NULL AND wrapped IS NOT NULL);
+  RETURN QUERY SELECT 'keyring', 'keyring_dir',
+    CASE WHEN dir = '' OR n > 0 THEN 'warning' ELSE 'ok' END, CASE WHEN dir = '' THEN 'not set' ELSE 'set' END,
+    CASE WHEN dir = '' THEN 'keys created now cannot be shredded out of old backups: set privacy.keyring_dir (docs/crypto.md)'
+         ELSE dir END
+    || CASE WHEN n > 0 THEN format('; %s tenants have keys created without it', n) ELSE '' END;
+  RETURN QUERY SELECT 'keys', 'tenant keys', 'info',
+    (SELECT count(*) FROM privacy.tenant_keys WHERE kind <> 2 AND wrapped IS NOT NULL)::text,
+    format('%s tenants; %s shredded', (SELECT count(DISTINCT tenant_id) FROM privacy.tenant_keys WHERE kind <> 2),
+           (SELECT count(*) FROM privacy.tenant_keys WHERE kind <> 2 AND wrapped IS NULL));
+  RETURN QUERY SELECT 'keys', 'subject keys', 'info',
+    (SELECT count(*) FROM privacy.tenant_keys WHERE kind = 2 AND wrapped IS NOT NULL)::text,
+    format('%s shredded', (SELECT count(*) FROM privacy.tenant_keys WHERE kind = 2 AND wrapped IS NULL));
+  IF mk IS NOT NULL THEN
+    n := (SELECT count(*) FROM privacy.tenant_keys WHERE wrapped IS NOT NULL AND master_key_id IS DISTINCT FROM mk)
+       + (SELECT count(*) FROM privacy.providers WHERE api_key_wrapped IS NOT NULL AND master_key_id IS DISTINCT FROM mk);
+    RETURN QUERY SELECT 'keys', 'under another master key', CASE WHEN n > 0 THEN 'warning' ELSE 'ok' END, n::text,
+      CASE WHEN n > 0 THEN 'finish the rotation: SELECT * FROM privacy.rotate_master_key(''/path/to/old.key'')'
+           ELSE 'every wrapped key and provider API key is under the configured master key' END;
+  END IF;
+  RETURN QUERY SELECT 'providers', 'registered', 'info', (SELECT count(*) FROM privacy.providers)::text,
+    format('%s enabled, %s with an API key', (SELECT count(*) FROM privacy.providers WHERE enabled),
+           (SELECT count(*) FROM privacy.providers WHERE api_key_wrapped IS NOT NULL));
+
+  -- Rate-limit pressure (shared memory, since the server started or the last reset).
+  IF privacy.preloaded() THEN
+    SELECT r.tenant, r.pressure INTO db, busiest FROM (SELECT 1) x LEFT JOIN LATERAL (
+      SELECT tenant, pressure FROM privacy._rate_limits() WHERE scope = 'tenant' ORDER BY pressure DESC LIMIT 1) r ON true;
+    SELECT coalesce(sum(refused), 0), count(*) FILTER (WHERE empty AND scope = 'subject') INTO n, m FROM privacy._rate_limits();
+    RETURN QUERY SELECT 'rate limits', 'pressure',
+      CASE WHEN n > 0 OR coalesce((SELECT max(pressure) FROM privacy._rate_limits() WHERE scope = 'tenant'), 0) >= 0.8
+           THEN 'warning' ELSE 'ok' END,
+      coalesce(round(100 * (SELECT max(pressure) FROM privacy._rate_limits() WHERE scope = 'tenant'))::text || '%', '0%'),
+      format('busiest tenant: %s; %s calls refused (PV606); %s subjects with an empty bucket',
+             coalesce(db, 'none'), n, m);
+  END IF;
+
+  -- Findings per entity type, all tenants.
+  RETURN QUERY SELECT 'findings', f.entity_type, 'info', sum(f.findings)::text, 'since ' || date_trunc('second', min(f.since))
+    FROM privacy.finding_stats() f GROUP BY f.entity_type ORDER BY f.entity_type;
+
+  -- Runs that did not end well in the last day.
+  n := (SELECT count(*) FROM privacy.history WHERE status IN ('failed', 'cancelled', 'interrupted')
+           AND started_at > now() - interval '1 day');
+  RETURN QUERY SELECT 'history', 'failed runs (24 h)', CASE WHEN n > 0 THEN 'warning' ELSE 'ok' END, n::text,
+    CASE WHEN n > 0 THEN 'SELECT * FROM privacy.history WHERE status <> ''done'' ORDER BY started_at DESC'
+         ELSE 'every run of the last day ended well' END;
+END $$;
+REVOKE ALL ON FUNCTION privacy._status_rows() FROM PUBLIC;
+
+-- Status at a glance: what a DBA reads first.
+CREATE VIEW privacy.status AS SELECT * FROM privacy._status_rows();
+COMMENT ON VIEW privacy.status IS
+  'status at a glance: version, background worker per database, last purge and seal, unsealed backlog, keyring, keys, providers, rate-limit pressure, findings, failed runs';
+REVOKE ALL ON privacy.status FROM PUBLIC;
+
+-- The same figures for monitoring: one row per metric, labels as JSON (docs/operations.md shows
+-- a postgres_exporter query).
+CREATE FUNCTION privacy.metrics(OUT metric text, OUT labels jsonb, OUT value double precision)
+  RETURNS SETOF record
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+  mk text;
+  db text;
+  h record;
+BEGIN
+  RETURN QUERY SELECT 'info', jsonb_build_object('library', privacy._library_version(),
+                        'sql', (SELECT extversion FROM pg_extension WHERE extname = 'pg_privacy')), 1::float8;
+  RETURN QUERY SELECT 'preloaded', '{}'::jsonb, privacy.preloaded()::int::float8;
+  IF privacy.preloaded() THEN
+    FOR db IN SELECT * FROM privacy._worker_databases() LOOP
+      RETURN QUERY SELECT 'worker_up', jsonb_build_object('database', db),
+        (EXISTS (SELECT FROM pg_stat_activity a WHERE a.backend_type = 'pg_privacy retention worker'
+                  AND a.datname = db))::int::float8;
+      RETURN QUERY SELECT 'worker_last_round_ok', jsonb_build_object('database', db), r.round_ok::int::float8
+        FROM privacy._worker_rows() r WHERE r.database = db AND r.round_ok IS NOT NULL;
+      RETURN QUERY SELECT 'worker_last_round_end_seconds', jsonb_build_object('database', db),
+        extract(epoch FROM r.round_ended)::float8
+        FROM privacy._worker_rows() r WHERE r.database = db AND r.round_ended IS NOT NULL;
+    END LOOP;
+  END IF;
+  FOR h IN SELECT DISTINCT ON (operation) * FROM privacy.history ORDER BY operation, started_at DESC LOOP
+    RETURN QUERY SELECT 'last_run_end_seconds', jsonb_build_object('operation', h.operation, 'status', h.status),
+      extract(epoch FROM coalesce(h.ended_at, h.started_at))::float8;
+    RETURN QUERY SELECT 'last_run_ok', jsonb_build_object('operation', h.operation), (h.status = 'done')::int::float8;
+  END LOOP;
+  RETURN QUERY SELECT 'runs', jsonb_build_object('operation', operation, 'status', status), count(*)::float8
+    FROM privacy.history GROUP BY operation, status;
+  RETURN QUERY SELECT 'purge_rows_deleted', '{}'::jsonb, coalesce(sum(rows_deleted), 0)::float8 FROM privacy.purge_runs;
+  RETURN QUERY SELECT 'audit_unsealed_records', '{}'::jsonb, count(*)::float8 FROM privacy.audit_queue;
+  RETURN QUERY SELECT 'audit_unsealed_oldest_seconds', '{}'::jsonb,
+    coalesce(extract(epoch FROM now() - min(at)), 0)::float8 FROM privacy.audit_queue;
+  RETURN QUERY SELECT 'audit_head_id', '{}'::jsonb, coalesce(max(id), 0)::float8 FROM privacy.audit_log;
+  BEGIN
+    mk := privacy.master_key_id();
+  EXCEPTION WHEN OTHERS THEN
+    mk := NULL;
+  END;
+  RETURN QUERY SELECT 'master_key_available', '{}'::jsonb, (mk IS NOT NULL)::int::float8;
+  RETURN QUERY SELECT 'keyring_dir_set', '{}'::jsonb,
+    (coalesce(current_setting('privacy.keyring_dir', true), '') <> '')::int::float8;
+  RETURN QUERY SELECT 'keys', jsonb_build_object('kind', CASE k.kind WHEN 1 THEN 'data' WHEN 2 THEN 'subject' ELSE 'pseudonym' END,
+                                                 'state', CASE WHEN k.wrapped IS NULL THEN 'shredded' ELSE 'live' END),
+    count(*)::float8 FROM privacy.tenant_keys k GROUP BY 2;
+  IF mk IS NOT NULL THEN
+    RETURN QUERY SELECT 'keys_not_under_master_key', '{}'::jsonb,
+      ((SELECT count(*) FROM privacy.tenant_keys WHERE wrapped IS NOT NULL AND master_key_id IS DISTINCT FROM mk)
+       + (SELECT count(*) FROM privacy.providers WHERE api_key_wrapped IS NOT NULL AND master_key_id IS DISTINCT FROM mk))::float8;
+  END IF;
+  RETURN QUERY SELECT 'providers', jsonb_build_object('enabled', p.enabled), count(*)::float8
+    FROM privacy.providers p GROUP BY p.enabled;
+  IF privacy.preloaded() THEN
+    RETURN QUERY SELECT 'rate_limit_pressure', jsonb_build_object('tenant', r.tenant, 'scope', r.scope), max(r.pressure)
+      FROM privacy._rate_limits() r GROUP BY r.tenant, r.scope;
+    RETURN QUERY SELECT 'rate_limit_refused', jsonb_build_object('tenant', r.tenant, 'scope', r.scope), sum(r.refused)::float8
+      FROM privacy._rate_limits() r GROUP BY r.tenant, r.scope;
+    RETURN QUERY SELECT 'in_progress', jsonb_build_object('operation', p.operation), count(*)::float8
+      FROM privacy._progress_rows() p WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     GROUP BY p.operation;
+  END IF;
+  RETURN QUERY SELECT 'findings', jsonb_build_object('type', f.entity_type), sum(f.findings)::float8
+    FROM privacy.finding_stats() f GROUP BY f.entity_type;
+END $$;
+COMMENT ON FUNCTION privacy.metrics() IS
+  'the figures of privacy.status for monitoring: one row per metric with labels (for a postgres_exporter custom query)';
+REVOKE ALL ON FUNCTION privacy.metrics() FROM PUBLIC;
+
+-- Monitoring roles (pg_monitor, as for pg_stat_progress_*) read the status, the progress and the
+-- history; none of them shows a key, a value or a subject id.
+GRANT SELECT ON privacy.status, privacy.progress, privacy.history TO pg_monitor;
+GRANT EXECUTE ON FUNCTION privacy._status_rows(), privacy.metrics(), privacy._progress_rows(), privacy._outcomes(),
+  privacy._backend_alive(integer, timestamptz) TO pg_monitor;
