@@ -1,5 +1,6 @@
 // Server-log scrubbing: an emit_log_hook that redacts the message, detail, hint, context,
 // internal query and the logged statement text before they are written (privacy.scrub_server_log).
+#include "pg/error_hints.hpp"
 #include "pg/ops_state.hpp"
 #include "pg/redact_engine.hpp"
 
@@ -70,8 +71,10 @@ void emit_log_hook_fn(ErrorData* edata) {
     }
     g_in_hook = false;
   }
-  // An error ending a purge, seal, export, erasure or rotation: its (scrubbed) message goes to the
+  // A permission or row-level security error gets pg_privacy's hint (error_hints.cpp); an error
+  // ending a purge, seal, export, erasure or rotation has its (scrubbed) message kept for the
   // run's history (ops_state.cpp).
+  if (!g_in_hook) pgp::add_error_hint(edata);
   pgp::ops::note_error(edata);
   if (g_prev_hook) g_prev_hook(edata);
 }

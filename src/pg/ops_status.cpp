@@ -1,6 +1,7 @@
 // What privacy.status and privacy.metrics read from the provider's rate-limit buckets in shared
 // memory: one row per bucket with its tenant (never the subject id), how full of requests it is
 // and how many calls it refused.
+#include "pg/error_hints.hpp"
 #include "pg/guard.hpp"
 #include "pg/provider_limits.hpp"
 
@@ -40,4 +41,14 @@ Datum pgp_ops_rate_limits(PG_FUNCTION_ARGS) {
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
   }
   return (Datum)0;
+}
+
+PGP_FUNCTION(pgp_permission_hint)
+
+// privacy._permission_hint(object): the role a "permission denied" hint names for that object
+// (NULL: no hint), so that a test can hold error_hints.cpp's table against privacy.role_grants.
+Datum pgp_permission_hint(PG_FUNCTION_ARGS) {
+  const char* role = pgp::permission_hint_role(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+  if (!role) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(role));
 }

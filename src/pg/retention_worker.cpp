@@ -79,6 +79,20 @@ void wait_naptime() {
   CHECK_FOR_INTERRUPTS();
 }
 
+// A worker waits a whole naptime: its latch is also set by signals that are no reason to purge
+// (a catch-up of shared invalidations after many configuration changes), which used to start a
+// round early. SIGTERM and SIGHUP end the wait.
+void wait_full_naptime() {
+  const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), g_naptime_s * 1000L);
+  while (!ShutdownRequestPending && !ConfigReloadPending) {
+    const long ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+    if (ms <= 0) break;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+  }
+}
+
 // --- launcher ------------------------------------------------------------------------------
 
 struct Slot {
@@ -343,7 +357,7 @@ void pgp_retention_worker_main(Datum) {
     if (!RecoveryInProgress()) pgp::guarded_round(db, round_cxt);
     MemoryContextReset(round_cxt);
     if (ShutdownRequestPending) break;
-    pgp::wait_naptime();
+    pgp::wait_full_naptime();
   }
   pgp::ops::worker_state(db, pgp::ops::WorkerState::Stopped);
   proc_exit(0);

@@ -179,6 +179,12 @@ BEGIN
   failed := (c->>'passes_failed')::bigint;
   PERFORM privacy._run_end(purge, CASE WHEN st = 'done' AND failed > 0 THEN 'failed' ELSE st END, c,
                            coalesce(err, CASE WHEN failed > 0 THEN failed || ' table pass(es) failed: see privacy.purge_runs' END));
+  -- A worker's round with nothing to do leaves no row (one a naptime would drown the history);
+  -- CALL privacy.purge() always does: someone asked for it.
+  IF st = 'done' AND (c->>'passes')::int = 0
+     AND (SELECT source FROM privacy.operation_runs WHERE run_id = purge) = 'worker' THEN
+    DELETE FROM privacy.operation_runs WHERE run_id = purge;
+  END IF;
   summary := format('%s rows deleted, %s partitions dropped in %s tables (%s passes with work, %s failed), run %s',
                     c->>'rows_deleted', c->>'partitions_dropped', c->>'tables', c->>'passes',
                     c->>'passes_failed', purge);
@@ -371,9 +377,11 @@ BEGIN
              coalesce(db, 'none'), n, m);
   END IF;
 
-  -- Findings per entity type, all tenants.
-  RETURN QUERY SELECT 'findings', f.entity_type, 'info', sum(f.findings)::text, 'since ' || date_trunc('second', min(f.since))
-    FROM privacy.finding_stats() f GROUP BY f.entity_type ORDER BY f.entity_type;
+  -- Findings per entity type, all tenants (counted in shared memory).
+  IF privacy.preloaded() THEN
+    RETURN QUERY SELECT 'findings', f.entity_type, 'info', sum(f.findings)::text, 'since ' || date_trunc('second', min(f.since))
+      FROM privacy.finding_stats() f GROUP BY f.entity_type ORDER BY f.entity_type;
+  END IF;
 
   -- Runs that did not end well in the last day.
   n := (SELECT count(*) FROM privacy.history WHERE status IN ('failed', 'cancelled', 'interrupted')
@@ -455,8 +463,10 @@ BEGIN
       FROM privacy._progress_rows() p WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
      GROUP BY p.operation;
   END IF;
-  RETURN QUERY SELECT 'findings', jsonb_build_object('type', f.entity_type), sum(f.findings)::float8
-    FROM privacy.finding_stats() f GROUP BY f.entity_type;
+  IF privacy.preloaded() THEN
+    RETURN QUERY SELECT 'findings', jsonb_build_object('type', f.entity_type), sum(f.findings)::float8
+      FROM privacy.finding_stats() f GROUP BY f.entity_type;
+  END IF;
 END $$;
 COMMENT ON FUNCTION privacy.metrics() IS
   'the figures of privacy.status for monitoring: one row per metric with labels (for a postgres_exporter custom query)';
