@@ -35,7 +35,8 @@ constexpr Grant kGrants[] = {
     {"legal_holds", "privacy_officer or privacy_purger"}, {"purge", "privacy_purger"},
     {"purge_preview", "privacy_purger"}, {"audit_seal", "privacy_purger"}, {"audit_purge", "privacy_purger"},
     {"retention_policies", "privacy_purger"}, {"tenants", "privacy_purger"},
-    {"region_retention", "privacy_purger"}, {"purge_runs", "privacy_purger"}, {"status", "pg_monitor"},
+    {"region_retention", "privacy_purger"}, {"purge_runs", "privacy_purger"},
+    {"legal_holds_id_seq", "privacy_officer"}, {"purge_runs_run_id_seq", "privacy_purger"}, {"status", "pg_monitor"},
     {"progress", "pg_monitor"}, {"metrics", "pg_monitor"},
 };
 

@@ -9,24 +9,24 @@ extern "C" {
 namespace pgp::ops {
 
 int64 run_record(Op op, const char* counts_json) {
-  Oid types[5] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-  Datum values[5] = {CStringGetTextDatum(op_name(op)), TimestampTzGetDatum(started()),
+  Oid types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID};
+  Datum values[6] = {CStringGetTextDatum(op_name(op)), TimestampTzGetDatum(started()),
                      TimestampTzGetDatum(MyStartTimestamp), CStringGetTextDatum(source()),
-                     DirectFunctionCall1(jsonb_in, CStringGetDatum(counts_json))};
+                     DirectFunctionCall1(jsonb_in, CStringGetDatum(counts_json)), CStringGetTextDatum(role())};
   RawRows rows;
-  owner_execute("SELECT privacy._run_record($1, $2, $3, $4, $5)", 5, types, values, nullptr, false, &rows);
+  owner_execute("SELECT privacy._run_record($1, $2, $3, $4, $5, $6)", 6, types, values, nullptr, false, &rows);
   const int64 id = rows.nrows == 1 && rows.at(0, 0) ? strtoll(rows.at(0, 0), nullptr, 10) : 0;
   set_run_id(id);
   return id;
 }
 
 int64 run_start(Op op, const char* counts_json) {
-  Oid types[5] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-  Datum values[5] = {CStringGetTextDatum(op_name(op)), TimestampTzGetDatum(started()),
+  Oid types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID};
+  Datum values[6] = {CStringGetTextDatum(op_name(op)), TimestampTzGetDatum(started()),
                      TimestampTzGetDatum(MyStartTimestamp), CStringGetTextDatum(source()),
-                     DirectFunctionCall1(jsonb_in, CStringGetDatum(counts_json))};
+                     DirectFunctionCall1(jsonb_in, CStringGetDatum(counts_json)), CStringGetTextDatum(role())};
   RawRows rows;
-  owner_execute("SELECT privacy._run_start($1, $2, $3, $4, $5)", 5, types, values, nullptr, false, &rows);
+  owner_execute("SELECT privacy._run_start($1, $2, $3, $4, $5, $6)", 6, types, values, nullptr, false, &rows);
   const int64 id = rows.nrows == 1 && rows.at(0, 0) ? strtoll(rows.at(0, 0), nullptr, 10) : 0;
   set_run_id(id);
   return id;

@@ -253,14 +253,15 @@ bool begin(Op op, bool committing, const char* unit) noexcept {
   g_local.level = GetCurrentTransactionNestLevel();
   g_local.started = GetCurrentTimestamp();
   // The role's name needs the catalog: a worker calls this inside a transaction.
-  const char* role = IsTransactionState() ? GetUserNameFromId(GetSessionUserId(), true) : nullptr;
+  // The role running the operation (after SET ROLE; before any switch to the extension owner).
+  const char* role = IsTransactionState() ? GetUserNameFromId(GetUserId(), true) : nullptr;
   copy_text(g_local.role, sizeof g_local.role, role);
   copy_text(g_local.source, sizeof g_local.source,
             MyBackendType == B_BG_WORKER ? "worker" : (application_name && *application_name ? application_name : "sql"));
   write_slot([&](ProgressSlot& s) {
     s.pid = MyProcPid;
     s.dbid = MyDatabaseId;
-    s.userid = GetSessionUserId();
+    s.userid = GetUserId();
     s.op = static_cast<int32>(op);
     s.run_id = 0;
     s.started = g_local.started;
@@ -296,6 +297,7 @@ void add_done(std::int64_t n) noexcept {
 }
 
 TimestampTz started() noexcept { return g_local.op == Op::None ? 0 : g_local.started; }
+const char* role() noexcept { return g_local.role; }
 const char* source() noexcept { return g_local.source; }
 std::int64_t done() noexcept { return g_local.done; }
 

@@ -26,7 +26,8 @@ inline constexpr std::int64_t kKeepTotal = -2;
 void progress(const char* phase, const char* target, std::int64_t done, std::int64_t total) noexcept;
 void add_done(std::int64_t n) noexcept;
 TimestampTz started() noexcept;  // when the current operation began (0 without one)
-const char* source() noexcept;   // "worker", or the session's application_name ("sql" without one)
+const char* source() noexcept;
+const char* role() noexcept;     // who runs the operation (current_user when it began)   // "worker", or the session's application_name ("sql" without one)
 std::int64_t done() noexcept;
 // Named counts of the current operation (at most 8; a name is copied, up to 31 bytes), for its
 // history row and NOTICE.

@@ -73,13 +73,13 @@ Datum pgp_purge(PG_FUNCTION_ARGS) {
     pgp::ops::end();
     pgp::ops::begin(pgp::ops::Op::Purge, true, "rows");
   }
-  Oid begin_types[4] = {REGCLASSOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-  Datum begin_values[4] = {only, TimestampTzGetDatum(pgp::ops::started()), TimestampTzGetDatum(MyStartTimestamp),
-                           CStringGetTextDatum(pgp::ops::source())};
-  const char begin_nulls[4] = {only_null, ' ', ' ', ' '};
+  Oid begin_types[5] = {REGCLASSOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+  Datum begin_values[5] = {only, TimestampTzGetDatum(pgp::ops::started()), TimestampTzGetDatum(MyStartTimestamp),
+                           CStringGetTextDatum(pgp::ops::source()), CStringGetTextDatum(pgp::ops::role())};
+  const char begin_nulls[5] = {only_null, ' ', ' ', ' ', ' '};
   pgp::RawRows begun;
-  pgp::owner_execute("SELECT run, passes FROM privacy._purge_begin($1, $2, $3, $4)", 4, begin_types, begin_values,
-                     begin_nulls, false, &begun);
+  pgp::owner_execute("SELECT run, passes FROM privacy._purge_begin($1, $2, $3, $4, $5)", 5, begin_types,
+                     begin_values, begin_nulls, false, &begun);
   const int64 run = strtoll(begun.at(0, 0), nullptr, 10);
   const int64 passes = strtoll(begun.at(0, 1), nullptr, 10);
   pgp::ops::set_run_id(run);

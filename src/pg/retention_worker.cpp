@@ -197,7 +197,7 @@ int64 g_round_run = 0;
 // 'interrupted'); the next round (or CALL privacy.purge()) carries on where it stopped.
 void purge_round(const char* db, MemoryContext cxt) {
   char* installed = run_in_transaction(
-      "SELECT to_regprocedure('privacy._purge_begin(regclass,timestamptz,timestamptz,text)') IS NOT NULL", 0,
+      "SELECT to_regprocedure('privacy._purge_begin(regclass,timestamptz,timestamptz,text,name)') IS NOT NULL", 0,
       nullptr, nullptr, cxt);
   if (!installed || strcmp(installed, "t") != 0) return;
   ops::worker_state(db, ops::WorkerState::Purging);
@@ -206,8 +206,8 @@ void purge_round(const char* db, MemoryContext cxt) {
   CommitTransactionCommand();
   Oid begin_types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
   Datum begin_values[2] = {TimestampTzGetDatum(ops::started()), TimestampTzGetDatum(MyStartTimestamp)};
-  char* run = run_in_transaction("SELECT run FROM privacy._purge_begin(NULL, $1, $2, 'worker')", 2, begin_types,
-                                 begin_values, cxt);
+  char* run = run_in_transaction("SELECT run FROM privacy._purge_begin(NULL, $1, $2, 'worker', current_user)", 2,
+                                 begin_types, begin_values, cxt);
   g_round_run = strtoll(run, nullptr, 10);
   ops::set_run_id(g_round_run);
   char* key = MemoryContextStrdup(cxt, "");

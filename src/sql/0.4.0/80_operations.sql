@@ -104,17 +104,17 @@ REVOKE ALL ON FUNCTION privacy._history_flush() FROM PUBLIC;
 -- A run starts ('running', for the operations that commit as they go) or is recorded whole
 -- (the operations that run in the caller's transaction). Called as the owner from C.
 CREATE FUNCTION privacy._run_start(op text, started timestamptz, backend_start timestamptz, src text,
-    counts jsonb DEFAULT '{}') RETURNS bigint
+    counts jsonb, who name) RETURNS bigint
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE id bigint;
 BEGIN
   PERFORM privacy._history_flush();
   INSERT INTO privacy.operation_runs (operation, started_at, status, counts, pid, backend_start, role, source)
-  VALUES (op, started, 'running', coalesce(counts, '{}'), pg_backend_pid(), backend_start, session_user, src)
+  VALUES (op, started, 'running', coalesce(counts, '{}'), pg_backend_pid(), backend_start, coalesce(who, session_user), src)
   RETURNING run_id INTO id;
   RETURN id;
 END $$;
-REVOKE ALL ON FUNCTION privacy._run_start(text, timestamptz, timestamptz, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._run_start(text, timestamptz, timestamptz, text, jsonb, name) FROM PUBLIC;
 
 CREATE FUNCTION privacy._run_end(run bigint, st text, counts jsonb, err text) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -133,31 +133,33 @@ END $$;
 REVOKE ALL ON FUNCTION privacy._run_end(bigint, text, jsonb, text) FROM PUBLIC;
 
 CREATE FUNCTION privacy._run_record(op text, started timestamptz, backend_start timestamptz, src text,
-    counts jsonb) RETURNS bigint
+    counts jsonb, who name) RETURNS bigint
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE id bigint;
 BEGIN
   PERFORM privacy._history_flush();
   INSERT INTO privacy.operation_runs (operation, started_at, ended_at, status, counts, pid, backend_start, role, source)
-  VALUES (op, started, clock_timestamp(), 'done', coalesce(counts, '{}'), pg_backend_pid(), backend_start, session_user, src)
+  VALUES (op, started, clock_timestamp(), 'done', coalesce(counts, '{}'), pg_backend_pid(), backend_start,
+          coalesce(who, session_user), src)
   RETURNING run_id INTO id;
   RETURN id;
 END $$;
-REVOKE ALL ON FUNCTION privacy._run_record(text, timestamptz, timestamptz, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._run_record(text, timestamptz, timestamptz, text, jsonb, name) FROM PUBLIC;
 
 -- The purge's run: started after closing what earlier purges left open; finished with its
 -- counts from its passes (privacy.purge_runs) and, unless it completed, its open passes closed
 -- as interrupted (each with its retention audit record). Returns the NOTICE's text and the
 -- number of failed passes.
 CREATE FUNCTION privacy._purge_begin(only_table regclass, started timestamptz, backend_start timestamptz, src text,
-    OUT run bigint, OUT passes integer)
+    who name, OUT run bigint, OUT passes integer)
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   run := privacy._run_start('purge', started, backend_start, src,
-                            CASE WHEN only_table IS NULL THEN '{}' ELSE jsonb_build_object('table', only_table::text) END);
+                            CASE WHEN only_table IS NULL THEN '{}' ELSE jsonb_build_object('table', only_table::text) END,
+                            who);
   passes := (SELECT count(*) FROM privacy._purge_passes(only_table));
 END $$;
-REVOKE ALL ON FUNCTION privacy._purge_begin(regclass, timestamptz, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._purge_begin(regclass, timestamptz, timestamptz, text, name) FROM PUBLIC;
 
 CREATE FUNCTION privacy._purge_finish(purge bigint, st text, err text, OUT summary text, OUT failed bigint)
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -185,9 +187,9 @@ BEGIN
      AND (SELECT source FROM privacy.operation_runs WHERE run_id = purge) = 'worker' THEN
     DELETE FROM privacy.operation_runs WHERE run_id = purge;
   END IF;
-  summary := format('%s rows deleted, %s partitions dropped in %s tables (%s passes with work, %s failed), run %s',
+  summary := format('%s rows deleted, %s partitions dropped in %s tables (%s passes with work, %s failed)',
                     c->>'rows_deleted', c->>'partitions_dropped', c->>'tables', c->>'passes',
-                    c->>'passes_failed', purge);
+                    c->>'passes_failed');
 END $$;
 REVOKE ALL ON FUNCTION privacy._purge_finish(bigint, text, text) FROM PUBLIC;
 

@@ -112,7 +112,8 @@ GRANT SELECT ON privacy.role_grants TO PUBLIC;
 -- its privileges; privacy_middleware and privacy_officer are members of privacy_app (they act in
 -- a verified context too). privacy_purger also gets SELECT, UPDATE and DELETE on every table with
 -- a retention policy (partitions and registered children included): call it again after
--- set_retention() on a new table. Idempotent. Returns what each role holds now.
+-- set_retention() on a new table (USAGE on their schemas too). Idempotent. Returns what each
+-- role holds now.
 CREATE FUNCTION privacy.create_roles()
   RETURNS TABLE (role name, created boolean, privileges bigint)
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
@@ -139,6 +140,8 @@ BEGIN
   END LOOP;
   GRANT privacy_app TO privacy_middleware, privacy_officer;
   FOR t IN SELECT DISTINCT pt FROM privacy.retention_policies p, privacy._protect_targets(p.table_name) pt LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO privacy_purger',
+                   (SELECT nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t));
     EXECUTE format('GRANT SELECT, UPDATE, DELETE ON %s TO privacy_purger', t);
   END LOOP;
   RETURN QUERY
