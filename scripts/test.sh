@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of pg_privacy on a throwaway cluster: dependencies, build, unit tests (ctest),
-# install, pg_regress, pgTAP (pg_prove), the upgrade harness, isolation specs, Perl TAP tests and
-# a short fuzz run. Exits non-zero on any failure; the last line is "N passed, N failed".
+# install, pg_regress, pgTAP (pg_prove), the docs' SQL examples, the upgrade harness, isolation
+# specs, Perl TAP tests and a short fuzz run. Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -104,6 +104,14 @@ rc=$?
 grep -E '^(not ok|test/pgtap|Result|Files=)' build/pgtap.log
 read -r p f < <(count_tap build/pgtap.log)
 record pgtap "$p" "$f" "$rc"
+
+log "docs: every SQL example of README.md and docs/*.md (test/docs/run_docs.py)"
+PGBIN="$PGBIN" python3 test/docs/run_docs.py >build/docs.log 2>&1
+rc=$?
+grep -E '^(not ok|#)' build/docs.log | head -80
+grep -cE '^ok' build/docs.log | sed 's/$/ blocks ok/'
+read -r p f < <(count_tap build/docs.log)
+record docs "$p" "$f" "$rc"
 
 log "upgrade harness"
 bash test/upgrade/run.sh >build/upgrade.log 2>&1

@@ -15,13 +15,14 @@ How a page shows output and prepares its examples (docs/testing.md, "The docs te
     <!-- docs-test
     CREATE TABLE messages (...);         hidden SQL, run here (a page's setup)
     -->
-    <!-- docs-test: database postgres -->       the next block runs in that database
+    <!-- docs-test: database postgres -->       the next block (or hidden SQL) runs in that database
     <!-- docs-test: replace 'a' => :'b' -->     the next block runs with a replaced by b
     <!-- docs-test: skip the reason -->         the next block is not run (reported as skipped)
 
 Each page gets a database of its own, with CREATE EXTENSION pg_privacy unless one of its blocks
 creates it; roles a page creates are dropped after it. psql variables: fixture_url (the provider
-fixture), docs_tmp (a directory the server can write).
+fixture), docs_tmp (a directory the server can write), docs_root (the repository), docs_db (the
+page's database).
 
 Usage: run_docs.py [PAGE.md ...]   (PGHOST, PGPORT, PGUSER as for psql; PGBIN names psql's dir)
 """
@@ -75,7 +76,10 @@ def parse_page(path):
             while i < len(lines) and not re.match(r"^\s*-->\s*$", lines[i]):
                 body.append(lines[i])
                 i += 1
-            blocks.append(Block(rel, start + 1, "\n".join(body), hidden=True))
+            b = Block(rel, start + 1, "\n".join(body), hidden=True)
+            b.database = pending.get("database")
+            blocks.append(b)
+            pending = {"replace": []}
             i += 1
             continue
         m = re.match(r"^(\s*)```(\w*)\s*$", line)
@@ -298,7 +302,8 @@ def run_page(path, counter):
                        f"\\warn '@@SQLSTATE' :SQLSTATE"]
         if b.database:
             script.append(f"\\c {db}")
-    env_vars = ["-v", f"fixture_url={os.environ.get('PGP_FIXTURE_URL', 'http://127.0.0.1:9')}", "-v", f"docs_tmp={tmp}"]
+    env_vars = ["-v", f"fixture_url={os.environ.get('PGP_FIXTURE_URL', 'http://127.0.0.1:9')}", "-v", f"docs_tmp={tmp}",
+                "-v", f"docs_root={ROOT}", "-v", f"docs_db={db}"]
     run = psql(db, "\n".join(script) + "\n", env_vars, cwd=tmp)
     out_seg = split_segments(run.stdout)
     err_seg = split_segments(run.stderr)
