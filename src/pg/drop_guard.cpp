@@ -113,7 +113,7 @@ Datum pgp_drop_guard(PG_FUNCTION_ARGS) {
                      "makes new keys), providers would lose their API keys, and the audit log and its hash chain "
                      "would be gone."),
            errhint("Keep a copy first (pg_dump -Fc of this database keeps the keys, the providers and the audit "
-                   "log); then SET privacy.allow_drop_with_data = on and drop again. See docs/install.md, "
+                   "log); then SET privacy.allow_drop_with_data = on and drop again. See docs/operations.md, "
                    "\"Removing pg_privacy\".")));
   PG_RETURN_VOID();
 }

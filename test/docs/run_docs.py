@@ -361,12 +361,113 @@ def split_segments(text):
     return segs
 
 
+def parse_sqlstates_page():
+    """docs/sqlstates.md's table: SQLSTATE -> the hint it shows ("" for none)."""
+    rows = {}
+    for line in open(os.path.join(ROOT, "docs", "sqlstates.md"), encoding="utf-8"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and re.fullmatch(r"`[0-9A-Z]{5}`", cells[0]):
+            hint = cells[-1]
+            m = re.fullmatch(r'"(.*)"', hint)
+            rows[cells[0].strip("`")] = m.group(1) if m else hint
+    return rows
+
+
+def parse_triggers():
+    """test/docs/sqlstates.sql: (setup, {SQLSTATE: statements text or ('skip', reason)})."""
+    text = open(os.path.join(ROOT, "test", "docs", "sqlstates.sql"), encoding="utf-8").read()
+    parts = re.split(r"^-- ([0-9A-Z]{5})\s*$", text, flags=re.M)
+    setup, sections = parts[0], {}
+    for code, body in zip(parts[1::2], parts[2::2]):
+        m = re.search(r"^-- skip: (.+)$", body, re.M)
+        sections[code] = ("skip", m.group(1)) if m else body
+    return setup, sections
+
+
+def hint_matches(want, got):
+    """The page's hint text, where ... (U+2026) stands for any text."""
+    if want == "":
+        return got is None
+    if got is None:
+        return False
+    return re.fullmatch(".*".join(re.escape(p) for p in want.split("\u2026")), got) is not None
+
+
+def check_sqlstates(first):
+    """One test per SQLSTATE of docs/sqlstates.md: its trigger raises it, with the hint shown."""
+    rows, (setup, sections) = parse_sqlstates_page(), parse_triggers()
+    db = "docs_sqlstates"
+    roles_before = set(psql("postgres", "SELECT rolname FROM pg_roles").stdout.split())
+    psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE);\nCREATE DATABASE "{db}";')
+    tmp = tempfile.mkdtemp(prefix="pg_privacy_docs.")
+    os.chmod(tmp, 0o777)
+    script = ["\\set VERBOSITY default", "CREATE EXTENSION pg_privacy;", setup]
+    for code, body in sections.items():
+        if isinstance(body, tuple):
+            continue
+        script += [f"\\echo '@@{code}'", f"\\warn '@@{code}'"]
+        for st in split_statements(body, 1):
+            script += ["\\unset SQLSTATE", st.text, "\\warn '@@SQLSTATE' :SQLSTATE"]
+    args = ["-v", f"fixture_url={os.environ.get('PGP_FIXTURE_URL', 'http://127.0.0.1:9')}", "-v", f"docs_tmp={tmp}",
+            "-v", f"docs_db={db}"]
+    run = psql(db, "\n".join(script) + "\n", args, cwd=tmp)
+    segs, cur = {}, None
+    for l in run.stderr.split("\n"):
+        m = re.match(r"^@@([0-9A-Z]{5})$", l)
+        if m:
+            cur = m.group(1)
+            segs[cur] = []
+        elif cur:
+            segs[cur].append(re.sub(r"^psql:[^:]*:\d+: ", "", l))
+    results, n = [], first
+    for code, want in rows.items():
+        body = sections.get(code)
+        name = f"docs/sqlstates.md: {code}"
+        if body is None:
+            results.append((False, name, [f"no trigger for {code} in test/docs/sqlstates.sql"]))
+            continue
+        if isinstance(body, tuple):
+            results.append((True, f"{name} # SKIP {body[1]}", []))
+            continue
+        # The last error of the section, its SQLSTATE (the marker after it) and its hint.
+        last = None
+        lines = segs.get(code, [])
+        for i, l in enumerate(lines):
+            if l.startswith("ERROR:  "):
+                hint, state = None, None
+                for k in range(i + 1, len(lines)):
+                    if lines[k].startswith("HINT:  ") and hint is None:
+                        hint = lines[k][len("HINT:  "):]
+                    m = re.match(r"^@@SQLSTATE (.*)$", lines[k])
+                    if m:
+                        state = m.group(1)
+                        break
+                last = (l, state, hint)
+        if last is None:
+            results.append((False, name, ["no error raised:"] + lines))
+            continue
+        msg, state, hint = last
+        problems = []
+        if state != code:
+            problems.append(f"raised {state}, not {code}: {msg}")
+        if not hint_matches(want, hint):
+            problems.append(f"the page shows the hint: {want or '(none)'}\nraised: {hint or '(none)'}")
+        results.append((not problems, name, problems))
+    psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE);')
+    for r in sorted(set(psql("postgres", "SELECT rolname FROM pg_roles").stdout.split()) - roles_before):
+        psql("postgres", f'DROP OWNED BY "{r}"; DROP ROLE IF EXISTS "{r}";')
+    return results
+
+
 def main(argv):
     pages = argv or (["README.md"] + sorted("docs/" + f for f in os.listdir(os.path.join(ROOT, "docs"))
                                             if f.endswith(".md")))
     counter, n, failed = [0], 0, 0
     for p in pages:
-        for ok, name, failures in run_page(os.path.join(ROOT, p), counter):
+        results = run_page(os.path.join(ROOT, p), counter)
+        if p == "docs/sqlstates.md":
+            results += check_sqlstates(n)
+        for ok, name, failures in results:
             n += 1
             print(f"{'ok' if ok else 'not ok'} {n} - {name}")
             for f in failures:
