@@ -11,6 +11,7 @@ How a page shows output and prepares its examples (docs/testing.md, "The docs te
     -- => ...                            any number of lines
     -- => ERROR:  PV704: key destroyed   an error the statement raises (SQLSTATE: message)
     -- => HINT:  ...                     a HINT, DETAIL, NOTICE or WARNING line it reports
+                                         (with ~> a regular expression for such a line too)
 
     <!-- docs-test
     CREATE TABLE messages (...);         hidden SQL, run here (a page's setup)
@@ -242,17 +243,17 @@ def check(stmt, out_lines, err_lines, sqlstate):
         if l.startswith("ERROR:  ") and sqlstate:
             l = "ERROR:  " + sqlstate + ": " + l[len("ERROR:  "):]
         actual.append(l)
-    want_err = [t for k, t in stmt.expect if k == "=>" and t.startswith(STDERR_TAGS)]
-    want_out = [(k, t) for k, t in stmt.expect if not (k == "=>" and t.startswith(STDERR_TAGS))]
+    want_err = [(k, t) for k, t in stmt.expect if t.startswith(STDERR_TAGS)]
+    want_out = [(k, t) for k, t in stmt.expect if not t.startswith(STDERR_TAGS)]
     errors = [l for l in actual if l.startswith("ERROR:") or re.search(r"\berror: ", l)]
-    if errors and not any(w.startswith("ERROR:") for w in want_err):
+    if errors and not any(t.startswith("ERROR:") for _, t in want_err):
         return "unexpected error:\n" + "\n".join(actual)
     pos = 0
-    for w in want_err:
-        while pos < len(actual) and actual[pos] != w:
+    for k, w in want_err:
+        while pos < len(actual) and not (actual[pos] == w if k == "=>" else re.fullmatch(w, actual[pos])):
             pos += 1
         if pos == len(actual):
-            return f"expected the line\n  {w}\ngot:\n" + "\n".join("  " + l for l in actual)
+            return f"expected the line\n  {k} {w}\ngot:\n" + "\n".join("  " + l for l in actual)
         pos += 1
     while out_lines and out_lines[-1] == "":
         out_lines = out_lines[:-1]
@@ -459,6 +460,18 @@ def check_sqlstates(first):
     return results
 
 
+def check_settings(first):
+    """docs/install.md's settings table lists every privacy.* setting the library defines."""
+    page = open(os.path.join(ROOT, "docs", "install.md"), encoding="utf-8").read()
+    defined = psql("postgres", "SELECT name FROM pg_settings WHERE name LIKE 'privacy.%' ORDER BY 1").stdout.split()
+    listed = set(re.findall(r"`privacy\.([a-z_]+)`", page)) | set(re.findall(r"`([a-z_]+)`", page))
+    missing = [d for d in defined if d.removeprefix("privacy.") not in listed]
+    if not defined:
+        return [(False, "docs/install.md: settings table", ["pg_settings shows no privacy.* setting (not preloaded?)"])]
+    return [(not missing, "docs/install.md: the settings table lists every privacy.* setting",
+             [f"missing: {', '.join(missing)}"] if missing else [])]
+
+
 def main(argv):
     pages = argv or (["README.md"] + sorted("docs/" + f for f in os.listdir(os.path.join(ROOT, "docs"))
                                             if f.endswith(".md")))
@@ -467,6 +480,8 @@ def main(argv):
         results = run_page(os.path.join(ROOT, p), counter)
         if p == "docs/sqlstates.md":
             results += check_sqlstates(n)
+        if p == "docs/install.md":
+            results += check_settings(n)
         for ok, name, failures in results:
             n += 1
             print(f"{'ok' if ok else 'not ok'} {n} - {name}")
