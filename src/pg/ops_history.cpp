@@ -8,28 +8,30 @@ extern "C" {
 
 namespace pgp::ops {
 
-int64 run_record(Op op, const char* counts_json) {
+namespace {
+
+// privacy._run_record() or privacy._run_start() (the same arguments): the run's id, which the
+// progress slot shows too.
+int64 new_run(const char* query, Op op, const char* counts_json) {
   Oid types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID};
   Datum values[6] = {CStringGetTextDatum(op_name(op)), TimestampTzGetDatum(started()),
                      TimestampTzGetDatum(MyStartTimestamp), CStringGetTextDatum(source()),
                      DirectFunctionCall1(jsonb_in, CStringGetDatum(counts_json)), CStringGetTextDatum(role())};
   RawRows rows;
-  owner_execute("SELECT privacy._run_record($1, $2, $3, $4, $5, $6)", 6, types, values, nullptr, false, &rows);
+  owner_execute(query, 6, types, values, nullptr, false, &rows);
   const int64 id = rows.nrows == 1 && rows.at(0, 0) ? strtoll(rows.at(0, 0), nullptr, 10) : 0;
   set_run_id(id);
   return id;
 }
 
+}  // namespace
+
+int64 run_record(Op op, const char* counts_json) {
+  return new_run("SELECT privacy._run_record($1, $2, $3, $4, $5, $6)", op, counts_json);
+}
+
 int64 run_start(Op op, const char* counts_json) {
-  Oid types[6] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID};
-  Datum values[6] = {CStringGetTextDatum(op_name(op)), TimestampTzGetDatum(started()),
-                     TimestampTzGetDatum(MyStartTimestamp), CStringGetTextDatum(source()),
-                     DirectFunctionCall1(jsonb_in, CStringGetDatum(counts_json)), CStringGetTextDatum(role())};
-  RawRows rows;
-  owner_execute("SELECT privacy._run_start($1, $2, $3, $4, $5, $6)", 6, types, values, nullptr, false, &rows);
-  const int64 id = rows.nrows == 1 && rows.at(0, 0) ? strtoll(rows.at(0, 0), nullptr, 10) : 0;
-  set_run_id(id);
-  return id;
+  return new_run("SELECT privacy._run_start($1, $2, $3, $4, $5, $6)", op, counts_json);
 }
 
 void run_end(int64 run, const char* status, const char* counts_json, const char* error) {

@@ -180,10 +180,10 @@ SELECT ok(obj_description('privacy'::regnamespace, 'pg_namespace') IS NOT NULL, 
 SELECT * FROM finish();
 
 -- Clean up (later files run in the same database).
+SELECT privacy.unprotect('opsuite.msgs');
 DROP SCHEMA opsuite CASCADE;
 DELETE FROM privacy.retention_policies;
 DELETE FROM privacy.subject_tables;
-DELETE FROM privacy.protected_tables WHERE table_name::text LIKE 'opsuite.%';
 DELETE FROM privacy.legal_holds;
 SELECT privacy.revoke_signing_key('opsuite');
 DROP OWNED BY opsuite_app, opsuite_officer, opsuite_auditor, opsuite_purger, opsuite_monitor;

@@ -34,6 +34,8 @@ ok($node->poll_query_until('postgres',
 	'privacy.status shows the worker of database postgres and its last round');
 is($node->safe_psql('postgres', q{SELECT status || ' ' || value FROM privacy.status WHERE area = 'worker' AND item = 'launcher'}),
 	'ok running', 'and the launcher running');
+is($node->safe_psql('postgres', q{SELECT status || ' ' || value FROM privacy.status WHERE area = 'purge'}),
+	'ok nothing to purge', 'the worker\'s rounds with nothing to purge leave no run, and the status says why');
 is($node->safe_psql('postgres', q{SELECT value FROM privacy.metrics() WHERE metric = 'worker_up' AND labels->>'database' = 'postgres'}),
 	'1', 'privacy.metrics() has worker_up for the database');
 # From here on the worker stays out of the way: one round after the reload, then an hour's nap.

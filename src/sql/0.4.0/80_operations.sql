@@ -302,7 +302,12 @@ BEGIN
   -- Purge and seal: their last runs (privacy.history), the unsealed backlog.
   n := (SELECT count(*) FROM privacy.retention_policies);
   SELECT * INTO h FROM privacy.history WHERE operation = 'purge' ORDER BY started_at DESC LIMIT 1;
-  IF h IS NULL THEN
+  SELECT * INTO w FROM privacy._worker_rows() r WHERE r.database = current_database() AND r.round_ok;
+  IF h IS NULL AND w.round_ended IS NOT NULL THEN
+    -- The worker's rounds leave no run when they find nothing to purge.
+    RETURN QUERY SELECT 'purge', 'last run', 'ok', 'nothing to purge',
+      format('the worker''s last round ended %s; %s retention policies', date_trunc('second', w.round_ended), n);
+  ELSIF h IS NULL THEN
     RETURN QUERY SELECT 'purge', 'last run', CASE WHEN n > 0 THEN 'warning' ELSE 'info' END, 'never',
       n || ' retention policies';
   ELSE
