@@ -463,7 +463,7 @@ Datum pgp_ops_outcomes(PG_FUNCTION_ARGS) {
     char role[NAMEDATALEN], source[NAMEDATALEN];
     strlcpy(role, o.role, sizeof role);
     strlcpy(source, o.source, sizeof source);
-    v[6] = CStringGetTextDatum(role);
+    v[6] = DirectFunctionCall1(namein, CStringGetDatum(role));
     v[7] = CStringGetTextDatum(source);
     v[8] = Int64GetDatum(o.run_id);
     n[8] = o.run_id == 0;
