@@ -202,7 +202,10 @@ void purge_round(const char* db, MemoryContext cxt) {
   if (!installed || strcmp(installed, "t") != 0) return;
   ops::worker_state(db, ops::WorkerState::Purging);
   StartTransactionCommand();
-  ops::begin(ops::Op::Purge, true, "rows");
+  if (!ops::begin(ops::Op::Purge, true, "rows")) {  // a round is never nested: what is left is stale
+    ops::end();
+    ops::begin(ops::Op::Purge, true, "rows");
+  }
   CommitTransactionCommand();
   Oid begin_types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
   Datum begin_values[2] = {TimestampTzGetDatum(ops::started()), TimestampTzGetDatum(MyStartTimestamp)};
