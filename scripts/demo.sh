@@ -20,7 +20,7 @@ trap 'cluster_stop; fixture_stop' EXIT
 
 psql_q -d postgres -c "CREATE DATABASE pgp_demo"
 psql_q -d pgp_demo -c "CREATE EXTENSION pg_privacy" -f demo/schema.sql -f demo/load.sql
-for part in foundation redaction tenancy audit retention provider crypto subject; do
+for part in foundation redaction tenancy audit retention provider crypto subject operations; do
   [ -f "demo/$part.sql" ] || continue
   log "capability: $part"
   "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -v fixture_url="$PGP_FIXTURE_URL" \

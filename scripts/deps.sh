@@ -18,7 +18,9 @@ PACKAGES=(
   nlohmann-json3-dev
   # the audit benchmark's pgaudit baseline; the openssl CLI for the provider client's TLS test
   postgresql-15-pgaudit openssl
-  python3
+  # the curl CLI: the pgTAP provider suite and 070_provider_cancel.pl drive the fixture with it;
+  # python3: the fuzz run's seeds and the docs test (test/docs/run_docs.py)
+  curl python3
   # building Citus 13.2.2 from the vendored tarball for the cluster tests (scripts/citus.sh)
   liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libxml2-dev libpam0g-dev
   libreadline-dev zlib1g-dev autoconf flex bison

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of pg_privacy on a throwaway cluster: dependencies, build, unit tests (ctest),
-# install, pg_regress, pgTAP (pg_prove), the upgrade harness, isolation specs, Perl TAP tests, the
-# Citus cluster tests and a short fuzz run. Exits non-zero on any failure; the last line is "N passed, N failed".
+# install, pg_regress, pgTAP (pg_prove), the docs' SQL examples, the upgrade harness, isolation
+# specs, Perl TAP tests, the Citus cluster tests and a short fuzz run. Exits non-zero on any failure;
+# the last line is "N passed, N failed".
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -53,6 +54,19 @@ count_regress() {
 
 log "dependencies"
 bash scripts/deps.sh || { record deps 0 1 1; finish; }
+# Every program a runner calls, checked once here: a missing one fails the run loudly instead of
+# making a test skip or carry on silently (scripts/deps.sh installs each of them).
+missing_tools=()
+for tool in cmake ctest make g++ nm runuser od curl openssl python3 pg_prove prove clang++-14 \
+            /usr/sbin/pgbouncer "$PGBIN/psql" "$PGBIN/pgbench" "$PGBIN/pg_dump" "$PGBIN/pg_restore" \
+            "$PGBIN/initdb" "$PGBIN/pg_ctl"; do
+  command -v "$tool" >/dev/null 2>&1 || missing_tools+=("$tool")
+done
+if [ ${#missing_tools[@]} -gt 0 ]; then
+  echo "missing programs the tests call: ${missing_tools[*]} (scripts/deps.sh installs them)"
+  record tools 0 1 1
+  finish
+fi
 
 log "unit tests (GoogleTest via ctest)"
 {
@@ -91,6 +105,14 @@ rc=$?
 grep -E '^(not ok|test/pgtap|Result|Files=)' build/pgtap.log
 read -r p f < <(count_tap build/pgtap.log)
 record pgtap "$p" "$f" "$rc"
+
+log "docs: every SQL example of README.md and docs/*.md (test/docs/run_docs.py)"
+PGBIN="$PGBIN" python3 test/docs/run_docs.py >build/docs.log 2>&1
+rc=$?
+grep -E '^(not ok|#)' build/docs.log | head -80
+grep -cE '^ok' build/docs.log | sed 's/$/ blocks ok/'
+read -r p f < <(count_tap build/docs.log)
+record docs "$p" "$f" "$rc"
 
 log "upgrade harness"
 bash test/upgrade/run.sh >build/upgrade.log 2>&1

@@ -7,9 +7,14 @@
 extern "C" {
 #include "commands/trigger.h"
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
+#include "utils/portal.h"
 #include "utils/rel.h"
 }
 
@@ -39,6 +44,61 @@ bool erased(HeapTuple tup, TupleDesc desc) {
   return !null && DatumGetBool(d);
 }
 
+JsonbValue string_value(const char* s) {
+  JsonbValue v;
+  v.type = jbvString;
+  v.val.string.val = const_cast<char*>(s);
+  v.val.string.len = static_cast<int>(strlen(s));
+  return v;
+}
+
+// True while the statement being run is COPY ... FROM into `rel`: how pg_restore and psql load a
+// dump's table data.
+bool copy_from_into(Relation rel) {
+  if (!ActivePortal || list_length(ActivePortal->stmts) != 1) return false;
+  const PlannedStmt* ps = linitial_node(PlannedStmt, ActivePortal->stmts);
+  if (ps->commandType != CMD_UTILITY || !ps->utilityStmt || !IsA(ps->utilityStmt, CopyStmt)) return false;
+  const CopyStmt* cs = reinterpret_cast<const CopyStmt*>(ps->utilityStmt);
+  return cs->is_from && cs->relation && !cs->query &&
+         RangeVarGetRelid(cs->relation, NoLock, true) == RelationGetRelid(rel);
+}
+
+// The restore door (docs/audit.md, "Backup and restore"): the rows of a dump are loaded into the
+// audit tables by COPY FROM, into a log and a checkpoint table that held no row before the
+// statement (a chain is restored whole, never spliced into another); the queue takes restored
+// records beside new ones. Decided at the statement's first row, which also queues one
+// audit/RESTORE record, so that the restore is itself in the chain.
+bool restore_door(Relation rel, bool must_be_empty) {
+  static LocalTransactionId door_lxid = InvalidLocalTransactionId;
+  static CommandId door_cid = InvalidCommandId;
+  static Oid door_rel = InvalidOid;
+  static bool door_open = false;
+  const CommandId cid = GetCurrentCommandId(false);
+  if (door_lxid == MyProc->lxid && door_cid == cid && door_rel == RelationGetRelid(rel)) return door_open;
+  door_lxid = MyProc->lxid;
+  door_cid = cid;
+  door_rel = RelationGetRelid(rel);
+  door_open = copy_from_into(rel);
+  if (door_open && must_be_empty) {
+    char query[160];
+    snprintf(query, sizeof query, "SELECT 1 FROM privacy.%s LIMIT 1", RelationGetRelationName(rel));
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
+    if (SPI_execute(query, true, 1) != SPI_OK_SELECT) elog(ERROR, "pg_privacy: could not read the audit log");
+    door_open = SPI_processed == 0;
+    SPI_finish();
+  }
+  if (door_open) {
+    JsonbValue table = string_value(RelationGetRelationName(rel));
+    pgp::audit::QueueRecord rec;
+    rec.kind = "audit";
+    rec.action = "RESTORE";
+    rec.detail = jsonb_pair("table", &table);
+    rec.detail_null = false;
+    pgp::audit::queue_append(rec);
+  }
+  return door_open;
+}
+
 }  // namespace
 
 // BEFORE INSERT OR UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement) on privacy.audit_log,
@@ -59,18 +119,23 @@ Datum pgp_audit_guard(PG_FUNCTION_ARGS) {
   // The subject erasure only ever sets subject_erased: a row it lets through must come out erased.
   const bool erasing = TRIGGER_FIRED_BY_UPDATE(ev) && TRIGGER_FIRED_FOR_ROW(ev) && pgp::audit::pass_on(Pass::Erase) &&
                        erased(td->tg_newtuple, RelationGetDescr(td->tg_relation));
+  const bool row_insert = TRIGGER_FIRED_BY_INSERT(ev) && TRIGGER_FIRED_FOR_ROW(ev);
   if (strcmp(rel, "audit_log") == 0) {
     allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Seal)) ||
-              (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Purge)) || erasing;
+              (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Purge)) || erasing ||
+              (row_insert && restore_door(td->tg_relation, true));
   } else if (strcmp(rel, "audit_queue") == 0) {
-    allowed = allowed || (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Seal)) || erasing;
+    allowed = allowed || (TRIGGER_FIRED_BY_DELETE(ev) && pgp::audit::pass_on(Pass::Seal)) || erasing ||
+              (row_insert && restore_door(td->tg_relation, false));
   } else if (strcmp(rel, "audit_checkpoints") == 0) {
-    allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Purge));
+    allowed = allowed || (TRIGGER_FIRED_BY_INSERT(ev) && pgp::audit::pass_on(Pass::Purge)) ||
+              (row_insert && restore_door(td->tg_relation, true));
   }
   if (!allowed)
     ereport(ERROR, (errcode(MAKE_SQLSTATE('P', 'V', '3', '0', '1')),
                     errmsg("privacy.%s is append-only", rel),
-                    errdetail("Only privacy.audit_seal(), privacy.audit_purge() and the subject erasure write to the audit tables."),
+                    errdetail("Only privacy.audit_seal(), privacy.audit_purge(), the subject erasure and the restore of a dump "
+                              "(COPY FROM into an empty log) write to the audit tables."),
                     errhint("The extension owner can switch maintenance on with privacy.audit_maintenance(true, "
                             "reason); the switch is itself audited.")));
   if (TRIGGER_FIRED_FOR_STATEMENT(ev)) return PointerGetDatum(nullptr);

@@ -3,6 +3,7 @@
 // checkpoint from which verification goes on. Both run as the extension owner, one at a time.
 #include "pg/audit.hpp"
 #include "pg/convert.hpp"
+#include "pg/ops_history.hpp"
 
 #include <array>
 #include <string>
@@ -116,6 +117,7 @@ std::int64_t seal() {
       ++sealed;
     }
     MemoryContextSwitchTo(old);
+    pgp::ops::add_done(static_cast<std::int64_t>(n));  // privacy.progress
     pg_call([&] {
       SPI_freetuptable(tt);
       MemoryContextReset(batch_cxt);
@@ -134,12 +136,23 @@ std::int64_t seal() {
 // order within one call.
 Datum pgp_audit_seal(PG_FUNCTION_ARGS) {
   pgp::audit::require_read_committed("privacy.audit_seal()");
+  const bool reported = pgp::ops::begin(pgp::ops::Op::Seal, false, "records");
   std::int64_t sealed = 0;
   pgp::as_owner([&] {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
     sealed = pgp::guarded([&] { return seal(); });
+    // A seal that found nothing leaves no history row (the worker and pg_cron call it every
+    // minute); one that sealed records, or failed, does.
+    if (reported && sealed > 0) {
+      char counts[64];
+      snprintf(counts, sizeof counts, "{\"records\": %lld}", static_cast<long long>(sealed));
+      pgp::ops::run_record(pgp::ops::Op::Seal, counts);
+    }
     SPI_finish();
   });
+  if (reported) pgp::ops::end();
+  if (reported && sealed > 0)
+    ereport(NOTICE, (errmsg("privacy.audit_seal: %lld records sealed into the chain", static_cast<long long>(sealed))));
   PG_RETURN_INT64(sealed);
 }
 
@@ -214,11 +227,21 @@ Datum pgp_audit_purge(PG_FUNCTION_ARGS) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("audit retention cannot be negative"),
                       errhint("Pass an interval such as '90 days'.")));
   }
+  const bool reported = pgp::ops::begin(pgp::ops::Op::AuditPurge, false, "records");
   std::int64_t purged = 0;
   pgp::as_owner([&] {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_privacy: SPI_connect failed");
     purged = pgp::guarded([&] { return purge(older_than, null); });
+    if (reported && purged > 0) {
+      char counts[64];
+      snprintf(counts, sizeof counts, "{\"records\": %lld}", static_cast<long long>(purged));
+      pgp::ops::run_record(pgp::ops::Op::AuditPurge, counts);
+    }
     SPI_finish();
   });
+  if (reported) pgp::ops::end();
+  if (reported && purged > 0)
+    ereport(NOTICE, (errmsg("privacy.audit_purge: %lld sealed records purged, a checkpoint recorded",
+                            static_cast<long long>(purged))));
   PG_RETURN_INT64(purged);
 }

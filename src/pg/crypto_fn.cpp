@@ -1,5 +1,6 @@
 // SQL functions of encryption: privacy.encrypt/decrypt/decrypt_bytea, pseudonymize, the
-// encrypting trigger, and key administration (rotate_tenant_key, rotate_master_key, shredding).
+// encrypting trigger, and key administration (rotate_tenant_key, shredding; rotate_master_key is in
+// crypto_rotate.cpp).
 #include "core/common.hpp"
 #include "core/crypto/crypto_sqlstate.hpp"
 #include "core/crypto/envelope.hpp"
@@ -33,7 +34,6 @@ PGP_FUNCTION(pgp_pseudonymize)
 PGP_FUNCTION(pgp_encrypt_trigger)
 PGP_FUNCTION(pgp_master_key_id)
 PGP_FUNCTION(pgp_rotate_tenant_key)
-PGP_FUNCTION(pgp_rotate_master_key)
 PGP_FUNCTION(pgp_shred_tenant_keys)
 PGP_FUNCTION(pgp_encrypt_subject)
 PGP_FUNCTION(pgp_shred_subject_key)
@@ -328,72 +328,6 @@ Datum pgp_rotate_tenant_key(PG_FUNCTION_ARGS) {
     return static_cast<int>(next);
   });
   PG_RETURN_INT32(version);
-}
-
-// Superuser: every wrapped key from the master key in `old_keyring_file` to the configured one,
-// in this transaction. Rows already under the configured key are counted and left alone, so an
-// interrupted rotation can be run again.
-Datum pgp_rotate_master_key(PG_FUNCTION_ARGS) {
-  if (!superuser())
-    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("permission denied to rotate the master key"),
-                    errhint("Only a superuser may call privacy.rotate_master_key().")));
-  const char* old_path = text_to_cstring(PG_GETARG_TEXT_PP(0));
-  TupleDesc tupdesc;
-  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-    elog(ERROR, "privacy.rotate_master_key: return type must be a row type");
-  int64 counts[3] = {0, 0, 0};
-  pgp::guarded([&] {
-    const cc::SecretKey old_master = cc::read_keyring_file(old_path);
-    const cc::SecretKey& new_master = pgp::master_key();
-    const std::string old_id = cc::master_key_id(old_master), new_id = cc::master_key_id(new_master);
-    pgp::RawRows rows;
-    pgp::pg_call([&] {
-      pgp::owner_execute(
-          "SELECT tenant_id, kind, subject_ref, version, encode(wrapped, 'hex'), secret_id, master_key_id "
-          "FROM privacy.tenant_keys WHERE wrapped IS NOT NULL ORDER BY tenant_id FOR UPDATE",
-          0, nullptr, nullptr, nullptr, false, &rows);
-    });
-    for (int r = 0; r < rows.nrows; ++r) {
-      const std::string tenant = rows.at(r, 0);
-      const auto kind = static_cast<cc::KeyKind>(atoi(rows.at(r, 1)));
-      const std::string subject_ref = rows.at(r, 2);
-      const auto version = static_cast<std::uint32_t>(strtoul(rows.at(r, 3), nullptr, 10));
-      const char* secret_id = rows.at(r, 5);
-      const char* mid = rows.at(r, 6);
-      if (mid && new_id == mid) { ++counts[1]; continue; }
-      std::optional<cc::SecretKey> old_kek = pgp::tenant_kek(old_master, tenant, secret_id);
-      if (!old_kek) { ++counts[2]; continue; }  // secret file destroyed: nothing left to re-wrap
-      std::optional<cc::SecretKey> new_kek = pgp::tenant_kek(new_master, tenant, secret_id);
-      std::string hexw = rows.at(r, 4), raw;
-      raw.resize(hexw.size() / 2);
-      for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<char>(std::stoi(hexw.substr(2 * i, 2), nullptr, 16));
-      const std::string rewrapped = cc::rewrap_secret(
-          *old_kek, *new_kek, raw,
-          cc::WrapLabel::data_key(kind, tenant, version, kind == cc::KeyKind::kSubject ? subject_ref : ""));
-      bytea* w = pgp::alloc_bytea(rewrapped.size());
-      memcpy(VARDATA(w), rewrapped.data(), rewrapped.size());
-      Oid types[6] = {BYTEAOID, TEXTOID, TEXTOID, INT2OID, TEXTOID, INT4OID};
-      Datum values[6];
-      pgp::pg_call([&] {
-        values[0] = PointerGetDatum(w);
-        values[1] = CStringGetTextDatum(new_id.c_str());
-        values[2] = CStringGetTextDatum(tenant.c_str());
-        values[3] = Int16GetDatum(static_cast<int16>(kind));
-        values[4] = CStringGetTextDatum(subject_ref.c_str());
-        values[5] = Int32GetDatum(static_cast<int32>(version));
-      });
-      pgp::pg_call([&] {
-        pgp::owner_execute("UPDATE privacy.tenant_keys SET wrapped = $1, master_key_id = $2 "
-                           "WHERE tenant_id = $3 AND kind = $4 AND subject_ref = $5 AND version = $6",
-                           6, types, values, nullptr, false, nullptr);
-      });
-      ++counts[0];
-    }
-  });
-  Datum values[3] = {Int64GetDatum(counts[0]), Int64GetDatum(counts[1]), Int64GetDatum(counts[2])};
-  bool nulls[3] = {false, false, false};
-  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 // A shred destroyed keys that had no secret file in privacy.keyring_dir: old copies still read them.

@@ -198,6 +198,16 @@ void create_keys(std::string_view tenant) {
     values[4] = CStringGetTextDatum(secret_id.c_str());
   });
   pg_call([&] { owner_execute(q, 5, types, values, nulls, false, nullptr); });
+  // Said when it can still be fixed (before any value is sealed under these keys), not at the
+  // shred, when it is too late.
+  if (!secret)
+    pg_call([] {
+      ereport(WARNING,
+              (errmsg("privacy.keyring_dir is not set: a tenant's keys were created without a secret file"),
+               errdetail("Shredding this tenant later cannot reach backups and dumps taken before the shred."),
+               errhint("Set privacy.keyring_dir in postgresql.conf and reload before tenants' first encryption "
+                       "(docs/crypto.md).")));
+    });
 }
 
 TenantKeySet build_set(std::string_view tenant, const RawRows& rows) {

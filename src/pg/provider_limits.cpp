@@ -2,6 +2,7 @@
 // fixed open-addressing table under one LWLock; the arithmetic is core::provider::charge().
 #include "pg/provider_limits.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 extern "C" {
@@ -25,6 +26,7 @@ struct Slot {
   uint64 hash;
   char key[kKeyLen];
   cp::TokenBucket bucket;
+  uint64 refused;  // charges refused by this bucket (privacy.status, privacy.metrics)
 };
 
 struct LimitsShared {
@@ -80,18 +82,19 @@ Slot* find_slot(const char* key, int len) {
   return victim;
 }
 
-cp::TokenBucket* bucket_for(char scope, const char* tenant, const char* subject, double capacity,
-                            double refill, int64 now_us) {
+Slot* bucket_for(char scope, const char* tenant, const char* subject, double capacity, double refill,
+                 int64 now_us) {
   char key[kFullKeyLen];
   const int len = make_key(key, scope, tenant, subject);
   Slot* s = find_slot(key, len);
   if (!s->used) {
     s->used = true;
+    s->refused = 0;
     s->bucket = cp::make_bucket(capacity, refill, now_us);
   } else if (s->bucket.capacity != capacity || s->bucket.refill_per_s != refill) {
     cp::reconfigure(s->bucket, capacity, refill);
   }
-  return &s->bucket;
+  return s;
 }
 
 }  // namespace
@@ -112,19 +115,43 @@ void provider_limits_charge(const char* tenant, const char* subject, const Limit
   }
   const int64 now_us = GetCurrentTimestamp();  // microseconds since 2000: a monotonic enough clock
   LWLockAcquire(g_limits->lock, LW_EXCLUSIVE);
-  cp::TokenBucket* sb = bucket_for('s', tenant, subject, limits.burst_subject,
-                                   limits.rpm_subject / 60.0, now_us);
-  cp::TokenBucket* tb = bucket_for('t', tenant, nullptr, limits.burst_tenant,
-                                   limits.rpm_tenant / 60.0, now_us);
-  cp::ChargeResult r = cp::charge(*sb, now_us, cost);
+  Slot* ss = bucket_for('s', tenant, subject, limits.burst_subject, limits.rpm_subject / 60.0, now_us);
+  Slot* ts = bucket_for('t', tenant, nullptr, limits.burst_tenant, limits.rpm_tenant / 60.0, now_us);
+  cp::ChargeResult r = cp::charge(ss->bucket, now_us, cost);
   if (!r.ok) {
+    ++ss->refused;
     out = {false, "subject", r};
   } else {
-    cp::ChargeResult t = cp::charge(*tb, now_us, cost);
+    cp::ChargeResult t = cp::charge(ts->bucket, now_us, cost);
     if (!t.ok) {
-      sb->tokens += cost;  // all or nothing: give the subject's tokens back
+      ss->bucket.tokens += cost;  // all or nothing: give the subject's tokens back
+      ++ts->refused;
       out = {false, "tenant", t};
     }
+  }
+  LWLockRelease(g_limits->lock);
+}
+
+void provider_limits_snapshot(void (*row)(void* arg, const LimitsRow& r), void* arg) {
+  if (!g_limits) return;
+  const int64 now_us = GetCurrentTimestamp();
+  LWLockAcquire(g_limits->lock, LW_SHARED);
+  for (const Slot& s : g_limits->slots) {
+    if (!s.used || (s.key[0] != 's' && s.key[0] != 't')) continue;
+    // The tenant from the key ("t5:acme:"); a truncated key gives what it holds.
+    const char* colon = strchr(s.key + 1, ':');
+    if (!colon) continue;
+    const long len = strtol(s.key + 1, nullptr, 10);
+    LimitsRow r;
+    strlcpy(r.tenant, colon + 1, std::min<long>(len + 1, static_cast<long>(sizeof r.tenant)));
+    r.subject = s.key[0] == 's';
+    const cp::TokenBucket& b = s.bucket;
+    const double elapsed_s = now_us > b.last_refill_us ? (now_us - b.last_refill_us) / 1e6 : 0;
+    const double tokens = std::min(b.capacity, b.tokens + b.refill_per_s * elapsed_s);
+    r.pressure = b.capacity > 0 ? 1.0 - tokens / b.capacity : 0;
+    r.empty = tokens < 1.0;
+    r.refused = s.refused;
+    row(arg, r);
   }
   LWLockRelease(g_limits->lock);
 }

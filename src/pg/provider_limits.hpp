@@ -23,6 +23,17 @@ struct LimitOutcome {
 // pg_call or with no C++ objects alive.
 void provider_limits_charge(const char* tenant, const char* subject, const Limits& limits,
                             double cost, LimitOutcome* out);
+// One bucket as monitoring sees it: its tenant (never a subject id), whether it is a subject's,
+// how full of requests it is now (0 idle .. 1 empty) and how many charges it refused.
+struct LimitsRow {
+  char tenant[201];
+  bool subject;
+  double pressure;
+  bool empty;
+  uint64 refused;
+};
+// Calls `row` for every bucket, under the lock (shared): `row` must not ereport.
+void provider_limits_snapshot(void (*row)(void* arg, const LimitsRow& r), void* arg);
 bool provider_limits_reset();  // false when not preloaded
 
 }  // namespace pgp

@@ -55,6 +55,8 @@ char* keyring_command = nullptr;
 char* keyring_dir = nullptr;
 int max_subject_keys = 100000;
 char* cluster_context = nullptr;
+char* history_keep = nullptr;
+bool allow_drop_with_data = false;
 }  // namespace settings
 
 namespace {
@@ -184,6 +186,13 @@ const Setting kSettings[] = {
             "Most subject keys one tenant may create (privacy.encrypt(value, subject)).",
             "Each subject key is a row and a file in privacy.keyring_dir; past the bound a new subject's first "
             "encryption fails with PV710."),
+    // operations
+    string("privacy.history_keep", &settings::history_keep, "90 days", PGC_SUSET, 0,
+           "How long privacy.history (and privacy.purge_runs) keeps a run.",
+           "An interval; older runs are deleted when a run ends."),
+    boolean("privacy.allow_drop_with_data", &settings::allow_drop_with_data, false, PGC_SUSET, 0,
+            "Lets DROP EXTENSION pg_privacy destroy keys, provider API keys and the audit log.",
+            "Off: the drop is refused (PV901) while any of them exists. Set it for the session that drops."),
 };
 
 void register_settings() {
@@ -241,15 +250,19 @@ constexpr ExecutorFinishStep kExecutorFinishAfter[] = {audit_executor_finish_aft
 
 // Secrets first: whatever privacy.scrub_server_log says, a secret-bearing statement's lines are
 // withheld (server log only); then a classified table's constraint details (client too); then
-// scrubbing (privacy.scrub_server_log).
+// scrubbing (privacy.scrub_server_log); then operations: pg_privacy's hint on a permission or
+// row-level security error that has none (its text quotes no value), and the error that ends an
+// operation, kept for its history once scrubbed.
 using EmitLogStep = void (*)(ErrorData*);
-constexpr EmitLogStep kEmitLog[] = {secret_log_emit, classify_emit_log, log_scrub_emit};
+constexpr EmitLogStep kEmitLog[] = {secret_log_emit, classify_emit_log, log_scrub_emit, error_hints_emit,
+                                    ops_note_error};
 
 // Tenancy comes last: whatever runs before it at the end of a transaction still sees the context.
 using XactStep = void (*)(XactEvent);
-constexpr XactStep kXact[] = {audit_on_xact, crypto_on_xact, tenancy_on_xact};
+// Operations keep the outcome of a run whose transaction aborts (ops_state.cpp).
+constexpr XactStep kXact[] = {audit_on_xact, crypto_on_xact, ops_on_xact, tenancy_on_xact};
 using SubXactStep = void (*)(SubXactEvent, SubTransactionId, SubTransactionId);
-constexpr SubXactStep kSubXact[] = {audit_on_subxact, crypto_on_subxact, tenancy_on_subxact};
+constexpr SubXactStep kSubXact[] = {audit_on_subxact, crypto_on_subxact, ops_on_subxact, tenancy_on_subxact};
 
 using RelcacheStep = void (*)(Oid);
 constexpr RelcacheStep kRelcache[] = {redact_engine_on_relcache, tenancy_on_relcache, cluster_on_relcache,
@@ -258,8 +271,8 @@ constexpr RelcacheStep kRelcache[] = {redact_engine_on_relcache, tenancy_on_relc
 
 using Step = void (*)();
 constexpr Step kRoleChange[] = {audit_on_role_change};  // AUTHOID syscache
-constexpr Step kShmemRequest[] = {stats_shmem_request, provider_limits_shmem_request};
-constexpr Step kShmemStartup[] = {stats_shmem_startup, provider_limits_shmem_startup};
+constexpr Step kShmemRequest[] = {stats_shmem_request, provider_limits_shmem_request, ops_shmem_request};
+constexpr Step kShmemStartup[] = {stats_shmem_startup, provider_limits_shmem_startup, ops_shmem_startup};
 constexpr Step kProcExit[] = {crypto_on_proc_exit};
 
 using ResourceReleaseStep = void (*)(ResourceReleasePhase, bool, bool);

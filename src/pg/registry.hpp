@@ -51,6 +51,8 @@ extern char* keyring_command;
 extern char* keyring_dir;
 extern int max_subject_keys;
 extern char* cluster_context;
+extern char* history_keep;
+extern bool allow_drop_with_data;
 }  // namespace settings
 
 // The arguments of one ProcessUtility call, as the hook received them.
@@ -143,6 +145,17 @@ void crypto_on_xact(XactEvent event);
 void crypto_on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent);
 void crypto_on_relcache(Oid relid);
 void crypto_on_proc_exit();
+
+// operations (issue 21): progress and run outcomes in shared memory (ops_state.cpp), hints on
+// PostgreSQL's permission and row-level security errors (error_hints.cpp)
+void ops_on_xact(XactEvent event);
+void ops_on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId parent);
+void ops_shmem_request();
+void ops_shmem_startup();
+// Keeps the (scrubbed) message of the error that ends the current operation, for its history.
+void ops_note_error(ErrorData* edata) noexcept;
+// Adds pg_privacy's hint to a permission-denied or row-level security error that has none.
+void error_hints_emit(ErrorData* edata) noexcept;
 
 // ---- the registry -------------------------------------------------------------------------------
 // From _PG_init: settings, then hooks and callbacks, then (preloaded) shared memory and workers.

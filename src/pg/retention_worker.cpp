@@ -3,6 +3,7 @@
 // committed step (batch) at a time, then seals the audit chain when audit provides a sealer.
 #include "core/retention/database_list.hpp"
 #include "pg/guard.hpp"
+#include "pg/ops_state.hpp"
 #include "pg/registry.hpp"
 
 extern "C" {
@@ -28,6 +29,7 @@ PGDLLEXPORT void pgp_retention_worker_main(Datum arg);
 namespace pgp {
 namespace {
 
+namespace ops = pgp::ops;
 constexpr int kMaxDatabases = 64;
 constexpr const char* kWorkerType = "pg_privacy retention worker";
 
@@ -73,6 +75,20 @@ void wait_naptime() {
                   PG_WAIT_EXTENSION);
   ResetLatch(MyLatch);
   CHECK_FOR_INTERRUPTS();
+}
+
+// A worker waits a whole naptime: its latch is also set by signals that are no reason to purge
+// (a catch-up of shared invalidations after many configuration changes), which used to start a
+// round early. SIGTERM and SIGHUP end the wait.
+void wait_full_naptime() {
+  const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), settings::naptime_s * 1000L);
+  while (!ShutdownRequestPending && !ConfigReloadPending) {
+    const long ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+    if (ms <= 0) break;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+  }
 }
 
 // --- launcher ------------------------------------------------------------------------------
@@ -171,41 +187,64 @@ char* run_in_transaction(const char* sql, int nargs, Oid* types, Datum* values, 
   return result;
 }
 
-// One purge of this database: every pass, one committed step at a time. A SIGTERM ends it
-// between steps; the next round (or CALL privacy.purge()) carries on where it stopped.
+// The run of the round in progress (privacy.operation_runs), for the error path.
+int64 g_round_run = 0;
+
+// One purge of this database: every pass, one committed step at a time, recorded as one run in
+// privacy.history (source 'worker'). A SIGTERM ends it between steps (the run is then
+// 'interrupted'); the next round (or CALL privacy.purge()) carries on where it stopped.
 void purge_round(const char* db, MemoryContext cxt) {
   char* installed = run_in_transaction(
-      "SELECT to_regprocedure('privacy._purge_step(text,regclass)') IS NOT NULL", 0, nullptr, nullptr, cxt);
+      "SELECT to_regprocedure('privacy._purge_begin(regclass,timestamptz,timestamptz,text,name)') IS NOT NULL", 0,
+      nullptr, nullptr, cxt);
   if (!installed || strcmp(installed, "t") != 0) return;
-  char* first_run = run_in_transaction("SELECT coalesce(max(run_id), 0) FROM privacy.purge_runs", 0, nullptr,
-                                       nullptr, cxt);
+  ops::worker_state(db, ops::WorkerState::Purging);
+  StartTransactionCommand();
+  if (!ops::begin(ops::Op::Purge, true, "rows")) {  // a round is never nested: what is left is stale
+    ops::end();
+    ops::begin(ops::Op::Purge, true, "rows");
+  }
+  CommitTransactionCommand();
+  Oid begin_types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+  Datum begin_values[2] = {TimestampTzGetDatum(ops::started()), TimestampTzGetDatum(MyStartTimestamp)};
+  char* run = run_in_transaction("SELECT run FROM privacy._purge_begin(NULL, $1, $2, 'worker', current_user)", 2,
+                                 begin_types, begin_values, cxt);
+  g_round_run = strtoll(run, nullptr, 10);
+  ops::set_run_id(g_round_run);
   char* key = MemoryContextStrdup(cxt, "");
-  Oid text_type = TEXTOID;
+  Oid step_types[2] = {TEXTOID, INT8OID};
   while (key && !ShutdownRequestPending) {
     MemoryContext old = MemoryContextSwitchTo(cxt);
-    Datum arg = CStringGetTextDatum(key);
+    Datum args[2] = {CStringGetTextDatum(key), Int64GetDatum(g_round_run)};
     MemoryContextSwitchTo(old);
-    key = run_in_transaction("SELECT privacy._purge_step($1)", 1, &text_type, &arg, cxt);
+    key = run_in_transaction("SELECT privacy._purge_step($1, NULL, $2)", 2, step_types, args, cxt);
     CHECK_FOR_INTERRUPTS();
   }
+  Oid finish_types[2] = {INT8OID, TEXTOID};
+  Datum finish_values[2] = {Int64GetDatum(g_round_run),
+                            CStringGetTextDatum(ShutdownRequestPending ? "interrupted" : "done")};
+  char* summary = run_in_transaction("SELECT summary FROM privacy._purge_finish($1, $2, NULL)", 2, finish_types,
+                                     finish_values, cxt);
+  g_round_run = 0;
+  const int64 deleted = ops::done();
+  ops::end();
   if (ShutdownRequestPending) return;
-  Oid int8_type = INT8OID;
-  Datum first = DirectFunctionCall1(int8in, CStringGetDatum(first_run));
-  char* summary = run_in_transaction(
-      "SELECT format('%s rows deleted, %s partitions dropped, %s passes failed', sum(rows_deleted), "
-      "sum(partitions_dropped), count(*) FILTER (WHERE status = 'failed')) FROM privacy.purge_runs "
-      "WHERE run_id > $1 AND pid = pg_backend_pid() HAVING count(*) > 0",
-      1, &int8_type, &first, cxt);
-  if (summary) ereport(LOG, (errmsg("pg_privacy retention: database \"%s\": %s", db, summary)));
+  if (summary && !strstr(summary, "(0 passes with work"))
+    ereport(LOG, (errmsg("pg_privacy retention: database \"%s\": %s", db, summary)));
   // Audit sealing belongs to this worker too, once the audit capability provides it.
   char* sealer = run_in_transaction("SELECT to_regprocedure('privacy.audit_seal()') IS NOT NULL", 0, nullptr,
                                     nullptr, cxt);
-  if (sealer && strcmp(sealer, "t") == 0)
-    run_in_transaction("SELECT privacy.audit_seal()", 0, nullptr, nullptr, cxt);
+  int64 sealed = 0;
+  if (sealer && strcmp(sealer, "t") == 0) {
+    ops::worker_state(db, ops::WorkerState::Sealing);
+    char* n = run_in_transaction("SELECT privacy.audit_seal()", 0, nullptr, nullptr, cxt);
+    sealed = n ? strtoll(n, nullptr, 10) : 0;
+  }
+  ops::worker_round_end(db, true, deleted, sealed, nullptr);
 }
 
-// A failed round is logged (its message only: a detail could quote row values) and the worker
-// waits for the next one, rather than dying and being restarted.
+// A failed round is logged (its message only: a detail could quote row values), its run closed
+// as failed, and the worker waits for the next one, rather than dying and being restarted.
 void guarded_round(const char* db, MemoryContext cxt) {
   PG_TRY();
   { purge_round(db, cxt); }
@@ -216,9 +255,34 @@ void guarded_round(const char* db, MemoryContext cxt) {
     FlushErrorState();
     AbortCurrentTransaction();
     pgstat_report_activity(STATE_IDLE, nullptr);
+    char error[256];
+    snprintf(error, sizeof error, "%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
+    const int64 deleted = ops::done();
+    ops::end();
+    ops::worker_round_end(db, false, deleted, 0, error);
     ereport(WARNING, (errcode(edata->sqlerrcode),
                       errmsg("pg_privacy retention: purge round in database \"%s\" stopped: %s", db,
                              edata->message)));
+    if (g_round_run != 0) {
+      // In a transaction of its own; a failure here is only logged.
+      const int64 run = g_round_run;
+      g_round_run = 0;
+      PG_TRY();
+      {
+        Oid types[3] = {INT8OID, TEXTOID, TEXTOID};
+        Datum values[3] = {Int64GetDatum(run), CStringGetTextDatum(edata->sqlerrcode == ERRCODE_QUERY_CANCELED
+                                                                        ? "cancelled"
+                                                                        : "failed"),
+                           CStringGetTextDatum(error)};
+        run_in_transaction("SELECT summary FROM privacy._purge_finish($1, $2, $3)", 3, types, values, cxt);
+      }
+      PG_CATCH();
+      {
+        FlushErrorState();
+        AbortCurrentTransaction();
+      }
+      PG_END_TRY();
+    }
   }
   PG_END_TRY();
 }
@@ -246,6 +310,7 @@ void pgp_retention_launcher_main(Datum) {
   BackgroundWorkerUnblockSignals();
   // Connected to no database: this only makes the launcher visible in pg_stat_activity.
   BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+  pgp::ops::launcher_started();
   pgp::Slot* slots = static_cast<pgp::Slot*>(palloc0(sizeof(pgp::Slot) * pgp::kMaxDatabases));
   int nslots = 0;
   while (!ShutdownRequestPending) {
@@ -270,6 +335,7 @@ void pgp_retention_worker_main(Datum) {
   db[NAMEDATALEN - 1] = '\0';
   // NULL user: the bootstrap superuser, who bypasses row-level security on protected tables.
   BackgroundWorkerInitializeConnection(db, nullptr, 0);
+  pgp::ops::worker_state(db, pgp::ops::WorkerState::Idle);
   MemoryContext round_cxt = AllocSetContextCreate(TopMemoryContext, "pg_privacy retention", ALLOCSET_DEFAULT_SIZES);
   while (!ShutdownRequestPending) {
     if (ConfigReloadPending) {
@@ -281,7 +347,8 @@ void pgp_retention_worker_main(Datum) {
     if (!RecoveryInProgress()) pgp::guarded_round(db, round_cxt);
     MemoryContextReset(round_cxt);
     if (ShutdownRequestPending) break;
-    pgp::wait_naptime();
+    pgp::wait_full_naptime();
   }
+  pgp::ops::worker_state(db, pgp::ops::WorkerState::Stopped);
   proc_exit(0);
 }

@@ -2,6 +2,7 @@
 // decide whose data the caller may reach (the verified tenant; another tenant only for a
 // superuser), then run the SQL bodies (privacy._export_subject, privacy._erase_subject) as the
 // extension owner, which reads and changes every registered table whatever the caller's grants.
+#include "pg/ops_history.hpp"
 #include "pg/owner_spi.hpp"
 #include "pg/privilege.hpp"
 #include "pg/tenancy.hpp"
@@ -78,6 +79,7 @@ Datum pgp_export_subject(PG_FUNCTION_ARGS) {
   InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
 
+  const bool reported = pgp::ops::begin(pgp::ops::Op::Export, false, "tables");
   Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
   Datum values[3] = {PointerGetDatum(subject), PointerGetDatum(format), PointerGetDatum(tenant)};
   pgp::as_owner([&] {
@@ -85,8 +87,17 @@ Datum pgp_export_subject(PG_FUNCTION_ARGS) {
     Portal portal = SPI_cursor_open_with_args(
         nullptr, "SELECT chunk FROM privacy._export_subject($1, $2, $3) chunk", 3, types, values, nullptr, true, 0);
     drain_cursor(portal, rsinfo);
+    if (reported) pgp::ops::run_record(pgp::ops::Op::Export, pgp::ops::counts_json());
     SPI_finish();
   });
+  // The counts only: the subject is never named in the history or the NOTICE.
+  if (reported) {
+    const long long rows = pgp::ops::count("rows"), tables = pgp::ops::count("tables"),
+                    audit_records = pgp::ops::count("audit_records");
+    pgp::ops::end();
+    ereport(NOTICE, (errmsg("privacy.export_subject: %lld rows from %lld registered tables and %lld audit records",
+                            rows, tables, audit_records)));
+  }
   return (Datum)0;
 }
 
@@ -117,7 +128,19 @@ Datum pgp_shred_subject(PG_FUNCTION_ARGS) {
 Datum pgp_erase_subject(PG_FUNCTION_ARGS) {
   text* subject = require_subject(fcinfo, "privacy.erase_subject()");
   text* tenant = resolve_tenant(fcinfo, 1, "privacy.erase_subject()");
+  const bool reported = pgp::ops::begin(pgp::ops::Op::Erase, false, "tables");
   const char* doc = owner_scalar("SELECT privacy._erase_subject($1, $2)::text", subject, tenant);
+  if (reported) {
+    const long long deleted = pgp::ops::count("rows_deleted"), anonymized = pgp::ops::count("rows_anonymized"),
+                    kept = pgp::ops::count("rows_kept"), tables = pgp::ops::count("tables"),
+                    keys = pgp::ops::count("subject_keys_shredded"),
+                    audited = pgp::ops::count("audit_records_pseudonymized");
+    pgp::ops::run_record(pgp::ops::Op::Erase, pgp::ops::counts_json());
+    pgp::ops::end();
+    ereport(NOTICE, (errmsg("privacy.erase_subject: %lld rows deleted, %lld anonymized and %lld kept in %lld "
+                            "registered tables; %lld subject keys shredded, %lld audit records pseudonymized",
+                            deleted, anonymized, kept, tables, keys, audited)));
+  }
   PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(doc)));
 }
 

@@ -18,6 +18,7 @@ for target in test/fuzz/*_fuzz.cpp; do
   mkdir -p "$out/$name.corpus"
   # Seed with the labeled corpus' messages (one file each) when it is there.
   if [ -f ../shared/corpus/dev.jsonl ] && [ -z "$(ls -A "$out/$name.corpus")" ]; then
+    command -v python3 >/dev/null || { echo "not ok $n - $name: python3 is missing (scripts/deps.sh)"; failed=1; continue; }
     python3 - "$out/$name.corpus" <<'PY'
 import json, sys, os
 for i, line in enumerate(open('../shared/corpus/dev.jsonl', encoding='utf-8')):

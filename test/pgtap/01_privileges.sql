@@ -43,9 +43,8 @@ SELECT is_empty(
 SELECT is_empty(
   $$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
      WHERE p.pronamespace = 'privacy'::regnamespace AND l.lanname <> 'c'
-       AND p.oid <> 'privacy.purge(regclass)'::regprocedure
        AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c = 'search_path=pg_catalog, pg_temp')$$,
-  'every SQL and PL/pgSQL routine pins search_path (but privacy.purge, a procedure that commits)');
+  'every SQL and PL/pgSQL routine pins search_path');
 
 SELECT is_empty(
   $$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang

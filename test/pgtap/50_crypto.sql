@@ -98,21 +98,24 @@ SELECT isnt(privacy.master_key_id(), :'old_id', 'the configured master key chang
 SELECT privacy.set_context('cx_acme', 'u1', scope => 'session');
 SELECT throws_ok($$SELECT privacy.decrypt(e) FROM cxsuite.vals WHERE label = 'v1'$$, 'PV707', NULL,
                  'keys wrapped under the old master key are refused (PV707)');
-SELECT results_eq($$SELECT rewrapped, already_current, unreadable FROM privacy.rotate_master_key('$$ || :'old_keyring' || $$')$$,
+SELECT results_eq($$SELECT sum(rewrapped)::bigint, sum(already_current)::bigint, sum(unreadable)::bigint
+                      FROM privacy.rotate_master_key('$$ || :'old_keyring' || $$')
+                     WHERE database = current_database() AND secret <> 'provider API key'$$,
                   $$SELECT (SELECT count(*) FROM privacy.tenant_keys WHERE wrapped IS NOT NULL), 0::bigint, 0::bigint$$,
                   'rotate_master_key re-wraps every key');
 SELECT is((SELECT count(*) FROM privacy.tenant_keys WHERE wrapped IS NOT NULL AND master_key_id <> privacy.master_key_id()),
           0::bigint, 'every key names the new master key');
 SELECT is(privacy.decrypt(e), 'acme secret', 'version 1 values decrypt after the master key rotation') FROM cxsuite.vals WHERE label = 'v1';
 SELECT is(privacy.decrypt(e), 'acme second', 'version 2 values decrypt after the master key rotation') FROM cxsuite.vals WHERE label = 'v2';
-SELECT is((SELECT rewrapped FROM privacy.rotate_master_key(:'old_keyring')), 0::bigint,
+SELECT is((SELECT sum(rewrapped)::bigint FROM privacy.rotate_master_key(:'old_keyring')), 0::bigint,
           'running the rotation again re-wraps nothing');
 -- Back to the original master key, for the suites that follow.
 ALTER SYSTEM RESET privacy.keyring_file;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
 SELECT is(privacy.master_key_id(), :'old_id', 'the original master key is configured again');
-SELECT ok((SELECT rewrapped > 0 FROM privacy.rotate_master_key(:'new_keyring')), 'and rotation back re-wraps');
+SELECT ok((SELECT sum(rewrapped) > 0 FROM privacy.rotate_master_key(:'new_keyring') WHERE database = current_database()),
+          'and rotation back re-wraps');
 SELECT is(privacy.decrypt(e), 'acme secret', 'values still decrypt') FROM cxsuite.vals WHERE label = 'v1';
 
 -- 7. Pseudonyms.

@@ -160,28 +160,44 @@ SELECT privacy.set_context('pvs_limited', 'r2', '{}', 'EU', 'session');
 SELECT lives_ok($$SELECT privacy.provider_call('pvs_eu', '{"messages": [{"role": "user", "content": "4"}]}')$$,
                 'another subject of the same tenant has its own bucket');
 
--- Step 5: retries, status, malformed, endless and hung answers (modes queued on the fixture).
+-- Step 5: retries, status, malformed, endless and hung answers (modes queued on the fixture with
+-- the curl CLI, which scripts/deps.sh installs; each control request is itself a test, so a
+-- missing curl or a refused request fails here instead of passing silently).
 SELECT privacy.set_context('pvs_acme', 'u2', '{}', 'EU', 'session');
 RESET ROLE;
-\! curl -s -X POST "$PGP_FIXTURE_URL/__reset" >/dev/null
-\! curl -s -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "status=429;retry-after=0", "count": 1}' >/dev/null
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__reset" >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __reset');
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "status=429;retry-after=0", "count": 1}' >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __control {"mode": "status=429;retry-after=0", "count": 1}');
 SELECT pg_temp.records() AS n0 \gset
 SELECT is(privacy.provider_call('pvs_retry', :'msg')->>'content', 'summary of 1 messages', '429 then success: the call succeeds');
 SELECT is(pg_temp.records() - :n0, 2::bigint, '429 then success: two attempts reached the provider');
-\! curl -s -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "status=500", "count": 3}' >/dev/null
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "status=500", "count": 3}' >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __control {"mode": "status=500", "count": 3}');
 SELECT pg_temp.records() AS n0 \gset
 SELECT throws_ok($$SELECT privacy.provider_call('pvs_retry', '{"messages": [{"role": "user", "content": "x"}]}')$$,
                  'PV614', NULL, '500 on every attempt: PV614');
 SELECT is(pg_temp.records() - :n0, 3::bigint, '500: retried max_retries (2) times');
-\! curl -s -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "status=500", "count": 1}' >/dev/null
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "status=500", "count": 1}' >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __control {"mode": "status=500", "count": 1}');
 SELECT is(privacy.provider_call('pvs_retry', :'msg')->>'content', 'summary of 1 messages', 'one 500, then success');
-\! curl -s -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "malformed", "count": 1}' >/dev/null
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "malformed", "count": 1}' >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __control {"mode": "malformed", "count": 1}');
 SELECT throws_ok($$SELECT privacy.provider_call('pvs_eu', '{"messages": [{"role": "user", "content": "x"}]}')$$,
                  'PV615', NULL, 'malformed JSON answer: PV615');
-\! curl -s -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "endless", "count": 1}' >/dev/null
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "endless", "count": 1}' >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __control {"mode": "endless", "count": 1}');
 SELECT throws_ok($$SELECT privacy.provider_call('pvs_eu', '{"messages": [{"role": "user", "content": "x"}]}')$$,
                  'PV613', NULL, 'endless body over privacy.provider_max_response_size: PV613');
-\! curl -s -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "hang", "count": 1}' >/dev/null
+\set ctl 'curl did not run'
+\set ctl `curl -fsS -X POST "$PGP_FIXTURE_URL/__control" -d '{"mode": "hang", "count": 1}' >/dev/null && echo accepted`
+SELECT is(:'ctl'::text, 'accepted', 'the fixture accepted __control {"mode": "hang", "count": 1}');
 SELECT clock_timestamp() AS t0 \gset
 SELECT throws_ok($$SELECT privacy.provider_call('pvs_hang', '{"messages": [{"role": "user", "content": "x"}]}')$$,
                  'PV611', NULL, 'a hung provider is cut off by the provider timeout: PV611');

@@ -118,13 +118,15 @@ SELECT pg_sleep(0.5);
 SELECT privacy.set_context('sx_acme', 'sx_u1', scope => 'session');
 SELECT throws_ok($$SELECT privacy.decrypt(e) FROM sxsuite.copies WHERE label = 'u1'$$, 'PV707', NULL,
                  'under a new master key the subject key is refused until re-wrapped');
-SELECT ok((SELECT rewrapped >= 3 AND unreadable = 0 FROM privacy.rotate_master_key(:'old_keyring')),
+SELECT ok((SELECT rewrapped >= 3 AND unreadable = 0 FROM privacy.rotate_master_key(:'old_keyring')
+             WHERE database = current_database() AND secret = 'subject key'),
           'rotate_master_key re-wraps the subject keys');
 SELECT is(privacy.decrypt(e), 'card 4111 1111 1111 1111', 'and the subject''s value reads again') FROM sxsuite.copies WHERE label = 'u1';
 ALTER SYSTEM RESET privacy.keyring_file;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
-SELECT ok((SELECT rewrapped >= 3 FROM privacy.rotate_master_key(:'new_keyring')), 'rotation back to the original master key');
+SELECT ok((SELECT rewrapped >= 3 FROM privacy.rotate_master_key(:'new_keyring')
+            WHERE database = current_database() AND secret = 'subject key'), 'rotation back to the original master key');
 SELECT is(privacy.decrypt(e), 'bo secret', 'values still decrypt') FROM sxsuite.copies WHERE label = 'u2';
 SELECT privacy.logout();
 

@@ -14,7 +14,7 @@ DROP SCHEMA IF EXISTS atk_app CASCADE;
 DO $$
 DECLARE r text;
 BEGIN
-  FOREACH r IN ARRAY ARRAY['atk_nogrant', 'atk_app', 'atk_mw', 'atk_auditor', 'atk_officer'] LOOP
+  FOREACH r IN ARRAY ARRAY['atk_nogrant', 'atk_app', 'atk_mw', 'atk_auditor', 'atk_officer', 'atk_purger'] LOOP
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
       EXECUTE format('DROP OWNED BY %I', r);
       EXECUTE format('DROP ROLE %I', r);
@@ -22,15 +22,15 @@ BEGIN
   END LOOP;
 END $$;
 
--- The roles: no grant at all, the application role of docs/tenancy.md, trusted middleware, the
--- auditor, and the subject-rights officer of docs/subject-rights.md.
+-- The roles: no grant at all, the application role of docs/tenancy.md (privacy_app), trusted
+-- middleware, the auditor, the subject-rights officer and the purge delegate: each role
+-- CREATE EXTENSION makes, with the grants of privacy.role_grants.
 CREATE ROLE atk_nogrant;
-CREATE ROLE atk_app;
+CREATE ROLE atk_app IN ROLE privacy_app;
 CREATE ROLE atk_mw IN ROLE privacy_middleware;
 CREATE ROLE atk_auditor IN ROLE privacy_auditor;
-CREATE ROLE atk_officer;
-GRANT EXECUTE ON FUNCTION privacy.export_subject(text, text, text), privacy.erase_subject(text, text),
-                          privacy.shred_subject(text, text) TO atk_officer;
+CREATE ROLE atk_officer IN ROLE privacy_officer;
+CREATE ROLE atk_purger IN ROLE privacy_purger;
 
 -- The application's protected table with a classified column.
 CREATE SCHEMA atk_app;
@@ -227,7 +227,7 @@ SELECT roleid::regrole::text AS role, member::regrole::text AS member FROM pg_au
 CREATE TABLE atk_evil.results (role text, routines int, calls int, refused int);
 GRANT INSERT ON atk_evil.results TO PUBLIC;
 
-SELECT plan(23);
+SELECT plan(25);
 
 -- Each role in turn.
 \set attacker atk_nogrant
@@ -240,15 +240,19 @@ SELECT plan(23);
 \ir attack_role.inc
 \set attacker atk_officer
 \ir attack_role.inc
+\set attacker atk_purger
+\ir attack_role.inc
 
 SELECT is((SELECT routines FROM atk_evil.results WHERE role = 'atk_nogrant'), 28,
           'a role with no grants may call the 28 routines of the application surface');
 SELECT ok((SELECT routines FROM atk_evil.results WHERE role = 'atk_mw') = 29
-          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_auditor') = 32
-          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_officer') = 31,
-          'middleware adds set_context, the auditor its four (cluster_audit_verify on Citus), the officer export, erase and shred');
+          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_auditor') = 34
+          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_officer') = 36
+          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_purger') = 55,
+          'middleware adds set_context; the auditor its four (cluster_audit_verify on Citus) and the history''s two readers; '
+          'the officer export, erase, shred, the holds and the history''s readers; the purger the purge''s steps (privacy.role_grants)');
 SELECT cmp_ok((SELECT sum(calls) FROM atk_evil.results)::int, '>', 3000,
-              'more than 3,000 hostile calls were made across the five roles');
+              'more than 3,000 hostile calls were made across the six roles');
 SELECT is(pg_postmaster_start_time(), (SELECT started FROM atk_evil.before),
           'the server did not restart (no backend crashed)');
 SELECT is(pg_backend_pid(), (SELECT pid FROM atk_evil.before), 'this backend survived every call');

@@ -11,7 +11,9 @@ use IPC::Run;
 use Time::HiRes qw(time sleep);
 
 my $fixture_bin = $ENV{PGP_PROVIDER_FIXTURE};
-plan skip_all => 'PGP_PROVIDER_FIXTURE is not set' unless $fixture_bin && -x $fixture_bin;
+BAIL_OUT('PGP_PROVIDER_FIXTURE does not name the provider fixture (scripts/test.sh sets it)')
+  unless $fixture_bin && -x $fixture_bin;
+BAIL_OUT('the curl CLI is missing: run scripts/deps.sh') unless grep { -x "$_/curl" } split /:/, $ENV{PATH};
 
 # The fixture: its first line on stdout is the port.
 my $record = PostgreSQL::Test::Utils::tempdir() . '/requests.jsonl';

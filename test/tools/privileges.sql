@@ -1,8 +1,8 @@
 -- Generates docs/privileges.md from the catalog: which role may call each routine of schema
 -- privacy and use each of its tables and views. Defines pg_temp.privileges_markdown(); used by
 -- scripts/privileges_doc.sh (writes the page) and test/pgtap/01_privileges.sql (compares it), so
--- the page cannot drift from what CREATE EXTENSION grants. Roles shown: PUBLIC and the roles whose
--- names start with privacy_ (the extension's and the documented ones); the owner and superusers
+-- the page cannot drift from what CREATE EXTENSION grants. Roles shown: PUBLIC, the roles whose
+-- names start with privacy_ (the extension's) and pg_monitor; the owner and superusers
 -- may do everything and are not listed.
 CREATE FUNCTION pg_temp.privileges_grantees(acl aclitem[], owner oid, kind text, privs text[]) RETURNS text
   LANGUAGE sql STABLE AS $$
@@ -11,7 +11,7 @@ CREATE FUNCTION pg_temp.privileges_grantees(acl aclitem[], owner oid, kind text,
     FROM aclexplode(coalesce(acl, acldefault(kind::"char", owner))) e
     LEFT JOIN pg_roles r ON r.oid = e.grantee
    WHERE e.privilege_type = ANY (privs)
-     AND (e.grantee = 0 OR r.rolname LIKE 'privacy\_%')
+     AND (e.grantee = 0 OR r.rolname LIKE 'privacy\_%' OR r.rolname = 'pg_monitor')
 $$;
 
 CREATE FUNCTION pg_temp.privileges_markdown() RETURNS text LANGUAGE sql STABLE AS $$
@@ -20,9 +20,10 @@ CREATE FUNCTION pg_temp.privileges_markdown() RETURNS text LANGUAGE sql STABLE A
     '',
     'Generated from the catalog of a fresh install by `bash scripts/privileges_doc.sh`: do not edit.',
     'The pgTAP suite (`test/pgtap/01_privileges.sql`) fails when this page and the catalog differ.',
-    'Listed: `PUBLIC` and the roles whose names start with `privacy_`. The extension''s owner and',
-    'superusers may call everything; a role not listed gets nothing unless a DBA grants it',
-    '(the subject-rights officer: `export_subject`, `erase_subject`, `shred_subject`).',
+    'Listed: `PUBLIC`, the roles whose names start with `privacy_` (created by `CREATE EXTENSION`)',
+    'and `pg_monitor`. The extension''s owner and superusers may call everything. Every grant below',
+    'comes from one definition, the view `privacy.role_grants` (`src/sql/0.4.0/85_roles.sql`),',
+    'applied at install and again by `privacy.create_roles()` ([operations.md](operations.md#roles)).',
     '"runs as" is `definer` for SECURITY DEFINER routines (each pins `search_path`); C functions',
     'that act as the extension''s owner or a table''s owner switch inside, through one primitive',
     '([security.md](security.md#privilege-switch)).',

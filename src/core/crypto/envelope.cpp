@@ -20,7 +20,8 @@ constexpr std::size_t kFixedHeaderBytes = 8;       // magic, format, kind, key v
 constexpr std::size_t kTrailerBytes = kGcmNonceBytes + kGcmTagBytes;
 
 [[noreturn]] void malformed(const char* detail) {
-  throw Error(ss::kMalformedEnvelope, "malformed encrypted value", detail);
+  throw Error(ss::kMalformedEnvelope, "malformed encrypted value", detail,
+              "Pass a value that privacy.encrypt() or the encrypting trigger returned.");
 }
 
 [[noreturn]] void invalid(const char* message) {
@@ -91,7 +92,8 @@ Parsed parse(std::string_view envelope) {
   if (p[2] != kEnvelopeFormat)
     throw Error(ss::kUnknownFormat, "unsupported encrypted value format",
                 "Format version " + std::to_string(p[2]) + " is not supported; this version of "
-                "pg_privacy reads format version 1.");
+                "pg_privacy reads format version 1.",
+                "A newer pg_privacy wrote it: upgrade pg_privacy.");
   if (n < kFixedHeaderBytes) malformed("The value is truncated.");
   Parsed out;
   if (p[3] != static_cast<unsigned char>(KeyKind::kTenant) &&

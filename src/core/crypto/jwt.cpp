@@ -44,8 +44,24 @@ struct MdCtxFree {
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
+// What the caller can do about each refusal (docs/sqlstates.md quotes these). A bad signature
+// gets none on purpose: nothing should help to forge one.
+const char* hint_for(const char* sqlstate) {
+  const std::string_view s(sqlstate);
+  if (s == ss::kMalformed) return "Send a compact JWS: three base64url segments of JSON objects, with a \"kid\".";
+  if (s == ss::kUnsupportedAlg) return "Sign tokens with HS256, RS256 or ES256.";
+  if (s == ss::kUnknownKey)
+    return "Add the issuer's key with privacy.add_signing_key(), or re-issue the token with a known \"kid\".";
+  if (s == ss::kRevokedKey) return "Re-issue the token with a current key.";
+  if (s == ss::kExpired) return "Get a new token from the issuer.";
+  if (s == ss::kNotYetValid) return "Check the issuer's clock; privacy.jwt_leeway allows some skew.";
+  if (s == ss::kMissingClaim)
+    return "Check the claim names: privacy.tenant_claim, subject_claim, roles_claim and region_claim.";
+  return "";
+}
+
 [[noreturn]] void fail(const char* sqlstate, const char* message, const char* detail = nullptr) {
-  throw Error(sqlstate, message, detail ? detail : "");
+  throw Error(sqlstate, message, detail ? detail : "", hint_for(sqlstate));
 }
 
 // An encrypted PEM must never make OpenSSL prompt on the terminal (the server's stdin).
@@ -308,7 +324,7 @@ bool clean_string(const json& v) {
 [[noreturn]] void claim_problem(const std::string& claim, const char* what) {
   // The claim's name comes from the server's configuration, never from the token.
   throw Error(ss::kMissingClaim, "token lacks a required claim or has a claim of the wrong type",
-              "The claim \"" + claim + "\" " + what);
+              "The claim \"" + claim + "\" " + what, hint_for(ss::kMissingClaim));
 }
 
 std::string required_string_claim(const json& payload, const std::string& claim) {

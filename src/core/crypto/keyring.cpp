@@ -29,7 +29,8 @@ constexpr std::size_t kHexKeyChars = 2 * SecretKey::kBytes;
 constexpr std::size_t kBase64KeyChars = 44;
 
 [[noreturn]] void unavailable(std::string detail) {
-  throw Error(ss::kMasterKeyUnavailable, "master key is unavailable", std::move(detail));
+  throw Error(ss::kMasterKeyUnavailable, "master key is unavailable", std::move(detail),
+              "Check privacy.keyring_file (or privacy.keyring_command); docs/crypto-format.md gives the format.");
 }
 
 [[noreturn]] void bad_key_text() {

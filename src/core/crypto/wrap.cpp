@@ -23,7 +23,9 @@ constexpr char kWrapLabelPrefix[] = "pg_privacy wrap v1";
 [[noreturn]] void refused_wrapped() {
   throw Error(ss::kWrappedKeyRefused, "wrapped key cannot be unwrapped",
               "The wrapped bytes are damaged, belong to another row, or were wrapped under "
-              "another master key.");
+              "another master key.",
+              "Check the master key (privacy.master_key_id()); after a change of master key, run "
+              "privacy.rotate_master_key() with the previous keyring file.");
 }
 
 void append_field(std::string& out, std::string_view field) {

@@ -110,8 +110,8 @@ ALTER TABLE privacy.audit_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY audit_tenant_read ON privacy.audit_log FOR SELECT TO PUBLIC
   USING (tenant = privacy.current_tenant());
 CREATE POLICY audit_auditor_read ON privacy.audit_log FOR SELECT TO privacy_auditor USING (true);
-GRANT SELECT ON privacy.audit_log TO privacy_auditor;
-GRANT SELECT ON privacy.audit_checkpoints TO privacy_auditor;
+-- The auditor's grants (SELECT on the log and its checkpoints, EXECUTE on audit_verify, audit_head,
+-- audit_hmac) are rows of privacy.role_grants (85_roles.sql), applied by 95_privileges.sql.
 
 CREATE VIEW privacy.audit_by_table WITH (security_invoker = true) AS
 SELECT table_name, action, count(*) AS records, min(at) AS first_at, max(at) AS last_at
@@ -146,7 +146,6 @@ CREATE FUNCTION privacy.audit_verify(from_id bigint DEFAULT NULL, to_id bigint D
 COMMENT ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text) IS
   'walks the hash chain of the sealed log; with an exported head, also detects a cut-off or rewritten tail';
 REVOKE ALL ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy.audit_verify(bigint, bigint, bigint, text) TO privacy_auditor;
 
 -- Subject erasure (called by the subject-rights feature, which writes its own audit record):
 -- replaces the subject's raw value by its pseudonym, the HMAC the chain hashes in its place.
@@ -173,7 +172,6 @@ CREATE FUNCTION privacy.audit_hmac(value text) RETURNS text
 COMMENT ON FUNCTION privacy.audit_hmac(text) IS
   'the keyed HMAC that ''hmac'' mode stores for a value: proves which value a record refers to';
 REVOKE ALL ON FUNCTION privacy.audit_hmac(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy.audit_hmac(text) TO privacy_auditor;
 
 -- The head to export and notarize outside the database: the last sealed record (or, when every
 -- record was purged, the latest checkpoint).
@@ -188,7 +186,6 @@ CREATE FUNCTION privacy.audit_head(OUT id bigint, OUT hash text, OUT at timestam
   ) h ORDER BY h.id DESC LIMIT 1
 $$;
 REVOKE ALL ON FUNCTION privacy.audit_head() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy.audit_head() TO privacy_auditor;
 
 -- The audited tables and their values mode (configuration: dumped by pg_dump).
 CREATE TABLE privacy.audited_tables (

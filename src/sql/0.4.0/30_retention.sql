@@ -40,7 +40,7 @@ CREATE TABLE privacy.retention_policies (
   hold_column    name,
   subject_column name,
   batch_size     integer NOT NULL DEFAULT 5000 CHECK (batch_size BETWEEN 1 AND 1000000),
-  parent         regclass REFERENCES privacy.retention_policies ON DELETE CASCADE,
+  parent         regclass,
   created_at     timestamptz NOT NULL DEFAULT now(),
   CHECK ((parent IS NULL) = (time_column IS NOT NULL AND keep IS NOT NULL)),
   CHECK (parent IS DISTINCT FROM table_name)
@@ -49,6 +49,26 @@ COMMENT ON TABLE privacy.retention_policies IS
   'retention policies: set_retention() and set_retention_child() write them';
 REVOKE ALL ON privacy.retention_policies FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('privacy.retention_policies', '');
+-- A child's parent must be a policy, and a policy's children go with it. Not a self-referencing
+-- foreign key: pg_dump loads a configuration table's rows in no particular order and warns about
+-- one ("circular foreign-key constraints"); a deferred check sees the whole restored table.
+CREATE FUNCTION privacy._retention_parent_check() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    DELETE FROM privacy.retention_policies WHERE parent = OLD.table_name;
+  ELSIF NEW.parent IS NOT NULL
+        AND NOT EXISTS (SELECT FROM privacy.retention_policies WHERE table_name = NEW.parent) THEN
+    RAISE EXCEPTION 'the parent of a retention child has no retention policy'
+      USING ERRCODE = 'foreign_key_violation', HINT = 'Call privacy.set_retention() on the parent first.';
+  END IF;
+  RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION privacy._retention_parent_check() FROM PUBLIC;
+CREATE CONSTRAINT TRIGGER parent_exists AFTER INSERT OR UPDATE OF parent ON privacy.retention_policies
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION privacy._retention_parent_check();
+CREATE TRIGGER children_go_with_parent AFTER DELETE ON privacy.retention_policies
+  FOR EACH ROW EXECUTE FUNCTION privacy._retention_parent_check();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.retention_policies
   FOR EACH STATEMENT EXECUTE FUNCTION privacy._config_changed();
 
@@ -81,9 +101,12 @@ CREATE TABLE privacy.purge_runs (
   partitions_dropped integer NOT NULL DEFAULT 0,
   status             text NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
   error              text,
-  pid                integer NOT NULL DEFAULT pg_backend_pid()
+  pid                integer NOT NULL DEFAULT pg_backend_pid(),
+  -- The purge this pass belongs to: its row in privacy.operation_runs (docs/operations.md).
+  run                bigint
 );
 CREATE INDEX purge_runs_running ON privacy.purge_runs (pid) WHERE status = 'running';
+CREATE INDEX purge_runs_run ON privacy.purge_runs (run);
 COMMENT ON TABLE privacy.purge_runs IS
   'purge history: one row per table and tenant pass that deleted rows, dropped partitions or failed';
 REVOKE ALL ON privacy.purge_runs FROM PUBLIC;
@@ -518,31 +541,34 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy._retention_audit(privacy.purge_runs) FROM PUBLIC;
 
--- Records progress of this backend's current run of (table, tenant) in the batch's own
+-- Records progress of the current purge's pass over (table, tenant) in the batch's own
 -- transaction, so the history never counts a row that was not deleted. status 'running' keeps
--- the run open; any other status closes it and writes its audit record.
+-- the pass open; any other status closes it and writes its audit record. `purge` is the purge's
+-- run id (privacy.operation_runs): a pass of another purge, even of this session, is never
+-- continued.
 CREATE FUNCTION privacy._purge_record(tbl regclass, tenant text, deleted bigint, dropped integer,
-    new_status text, err text DEFAULT NULL) RETURNS void
+    new_status text, err text DEFAULT NULL, purge bigint DEFAULT NULL) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE run privacy.purge_runs;
 BEGIN
+  PERFORM privacy._progress_purge(tbl, tenant, deleted, dropped);  -- privacy.progress
   UPDATE privacy.purge_runs r
      SET rows_deleted = r.rows_deleted + deleted, partitions_dropped = r.partitions_dropped + dropped,
          status = new_status, error = err,
          ended_at = CASE WHEN new_status = 'running' THEN NULL ELSE clock_timestamp() END
-   WHERE r.status = 'running' AND r.pid = pg_backend_pid() AND r.table_name = tbl::text
-     AND r.tenant_id IS NOT DISTINCT FROM tenant
+   WHERE r.status = 'running' AND r.pid = pg_backend_pid() AND r.run IS NOT DISTINCT FROM purge
+     AND r.table_name = tbl::text AND r.tenant_id IS NOT DISTINCT FROM tenant
   RETURNING * INTO run;
   IF NOT FOUND THEN
     IF deleted = 0 AND dropped = 0 AND new_status <> 'failed' THEN RETURN; END IF;
-    INSERT INTO privacy.purge_runs (table_name, tenant_id, rows_deleted, partitions_dropped, status, error, ended_at)
+    INSERT INTO privacy.purge_runs (table_name, tenant_id, rows_deleted, partitions_dropped, status, error, ended_at, run)
     VALUES (tbl::text, tenant, deleted, dropped, new_status, err,
-            CASE WHEN new_status = 'running' THEN NULL ELSE clock_timestamp() END)
+            CASE WHEN new_status = 'running' THEN NULL ELSE clock_timestamp() END, purge)
     RETURNING * INTO run;
   END IF;
   IF new_status <> 'running' THEN PERFORM privacy._retention_audit(run); END IF;
 END $$;
-REVOKE ALL ON FUNCTION privacy._purge_record(regclass, text, bigint, integer, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._purge_record(regclass, text, bigint, integer, text, text, bigint) FROM PUBLIC;
 
 -- Refuses a purge that row-level security would silently narrow: the caller must see every row.
 CREATE FUNCTION privacy._purge_check(only_table regclass DEFAULT NULL) RETURNS void
@@ -571,9 +597,12 @@ REVOKE ALL ON FUNCTION privacy._purge_check(regclass) FROM PUBLIC;
 -- One step of a purge, in the caller's transaction: one batch of the pass after `after_key` (or
 -- of the same pass while it has more). Returns the key for the next step ('' starts a purge),
 -- or NULL when every pass is done. privacy.purge() and the background worker each run steps in
--- a loop and commit after each one. Each step sets a short lock_timeout; a step that times out
--- is skipped (the next purge retries it), an error fails the pass and is recorded.
-CREATE FUNCTION privacy._purge_step(after_key text, only_table regclass DEFAULT NULL) RETURNS text
+-- a loop and commit after each one (src/pg/retention_run.cpp), `purge` naming their run. Each
+-- step sets a short lock_timeout; a step that times out is skipped (the next purge retries it),
+-- an error fails the pass and is recorded. Passes a crash left 'running' are closed by the next
+-- purge's start (privacy._purge_begin).
+CREATE FUNCTION privacy._purge_step(after_key text, only_table regclass DEFAULT NULL, purge bigint DEFAULT NULL)
+  RETURNS text
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   pass record;
@@ -581,13 +610,6 @@ DECLARE
   msg text;
   state text;
 BEGIN
-  IF after_key = '' THEN
-    -- A run still 'running' whose backend is gone was cut short by a crash; this purge goes on
-    -- with its work (purging is idempotent).
-    UPDATE privacy.purge_runs r SET status = 'interrupted', ended_at = clock_timestamp()
-     WHERE r.status = 'running'
-       AND NOT EXISTS (SELECT FROM pg_stat_activity a WHERE a.pid = r.pid AND a.backend_start <= r.started_at);
-  END IF;
   SELECT * INTO pass FROM privacy._purge_passes(only_table) p
    WHERE p.key COLLATE "C" > after_key COLLATE "C" ORDER BY p.key COLLATE "C" LIMIT 1;
   IF NOT FOUND THEN RETURN NULL; END IF;
@@ -598,64 +620,36 @@ BEGIN
       IF privacy._partition_expired(pass.policy, pass.target) THEN
         EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', pass.policy, pass.target);
         EXECUTE format('DROP TABLE %s', pass.target);
-        PERFORM privacy._purge_record(pass.policy, NULL, 0, 1, 'done');
+        PERFORM privacy._purge_record(pass.policy, NULL, 0, 1, 'done', NULL, purge);
       END IF;
       RETURN pass.key;
     END IF;
     n := privacy._purge_batch(pass.policy, pass.target, pass.tenant_id);
     IF n >= (SELECT batch_size FROM privacy.retention_policies WHERE table_name = pass.policy) THEN
-      PERFORM privacy._purge_record(pass.policy, pass.tenant_id, n, 0, 'running');
+      PERFORM privacy._purge_record(pass.policy, pass.tenant_id, n, 0, 'running', NULL, purge);
       RETURN after_key;
     END IF;
-    PERFORM privacy._purge_record(pass.policy, pass.tenant_id, n, 0, 'done');
+    PERFORM privacy._purge_record(pass.policy, pass.tenant_id, n, 0, 'done', NULL, purge);
   EXCEPTION
     WHEN lock_not_available THEN
       -- Skipped: rows or tables the application holds locked; the next purge comes back.
-      PERFORM privacy._purge_record(pass.policy, pass.tenant_id, 0, 0, 'done');
+      PERFORM privacy._purge_record(pass.policy, pass.tenant_id, 0, 0, 'done', NULL, purge);
     WHEN OTHERS THEN
       -- The message only: a detail could quote row values (a foreign key violation does).
       GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-      PERFORM privacy._purge_record(pass.policy, pass.tenant_id, 0, 0, 'failed', state || ': ' || msg);
+      PERFORM privacy._purge_record(pass.policy, pass.tenant_id, 0, 0, 'failed', state || ': ' || msg, purge);
   END;
   RETURN pass.key;
 END $$;
-REVOKE ALL ON FUNCTION privacy._purge_step(text, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._purge_step(text, regclass, bigint) FROM PUBLIC;
 
--- The latest run id, and how many runs of this backend failed after it: privacy.purge()'s
--- queries, here so that they run with a pinned search_path.
-CREATE FUNCTION privacy._purge_last_run() RETURNS bigint
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(max(run_id), 0) FROM privacy.purge_runs
-$$;
-CREATE FUNCTION privacy._purge_failed_since(first_run bigint) RETURNS bigint
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT count(*) FROM privacy.purge_runs
-   WHERE run_id > first_run AND status = 'failed' AND pid = pg_backend_pid()
-$$;
-
--- A procedure, so that it can commit after every batch: no SET clause (a procedure with one
--- cannot commit), hence every name below is schema-qualified, operators included, so that the
--- caller's search_path chooses nothing (IS NULL and assignment are syntax, not operators).
+-- The purge: a C procedure (src/pg/retention_run.cpp), so that it commits after every batch and
+-- still records how it ended (done, failed, cancelled by statement_timeout) in privacy.history,
+-- with its counts in a NOTICE. It checks the caller (privacy._purge_check), runs
+-- privacy._purge_step() in a loop with the caller's privileges, committing after each step, and
+-- raises PV404 at the end if a table pass failed. Inside a transaction block: 2D000 with a hint.
 CREATE PROCEDURE privacy.purge(only_table regclass DEFAULT NULL)
-  LANGUAGE plpgsql AS $$
-DECLARE
-  cur text := '';
-  first_run bigint;
-  failed bigint;
-BEGIN
-  PERFORM privacy._purge_check(only_table);
-  first_run := privacy._purge_last_run();
-  LOOP
-    cur := privacy._purge_step(cur, only_table);
-    COMMIT;
-    EXIT WHEN cur IS NULL;
-  END LOOP;
-  failed := privacy._purge_failed_since(first_run);
-  IF failed OPERATOR(pg_catalog.>) 0 THEN
-    RAISE EXCEPTION 'purge failed for % table pass(es)', failed
-      USING ERRCODE = 'PV404', HINT = 'The error of each is in privacy.purge_runs (status ''failed'').';
-  END IF;
-END $$;
+  AS 'MODULE_PATHNAME', 'pgp_purge' LANGUAGE C;
 COMMENT ON PROCEDURE privacy.purge(regclass) IS
   'deletes expired, unheld rows batch by batch, committing after each batch (CALL it, or schedule it with pg_cron)';
 REVOKE ALL ON PROCEDURE privacy.purge(regclass) FROM PUBLIC;

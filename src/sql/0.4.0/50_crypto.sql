@@ -83,12 +83,28 @@ CREATE FUNCTION privacy.rotate_tenant_key(tenant text) RETURNS integer
 COMMENT ON FUNCTION privacy.rotate_tenant_key(text) IS
   'adds a new version of the tenant''s data key (new values use it; old values stay readable); returns the version';
 REVOKE ALL ON FUNCTION privacy.rotate_tenant_key(text) FROM PUBLIC;
-CREATE FUNCTION privacy.rotate_master_key(old_keyring_file text,
+-- Every wrapped secret of every database of the cluster that has pg_privacy, one background
+-- worker per database, a batch of keys per transaction (src/pg/crypto_rotate.cpp).
+CREATE FUNCTION privacy.rotate_master_key(old_keyring_file text, batch_size integer DEFAULT 1000,
+    OUT database name, OUT secret text, OUT rewrapped bigint, OUT already_current bigint, OUT unreadable bigint,
+    OUT outcome text, OUT error text)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'pgp_rotate_master_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.rotate_master_key(text, integer) IS
+  'superuser: re-wraps every tenant, subject and pseudonym key and every provider API key, in every database with pg_privacy, from the master key in old_keyring_file to the configured one; resumable; one row per database and kind of secret';
+REVOKE ALL ON FUNCTION privacy.rotate_master_key(text, integer) FROM PUBLIC;
+CREATE FUNCTION privacy._rewrap_batch(old_keyring_file text, after_tenant text, after_kind smallint,
+    after_ref text, after_version integer, batch integer,
+    OUT tenant_id text, OUT kind smallint, OUT subject_ref text, OUT version integer,
+    OUT data_rewrapped bigint, OUT data_current bigint, OUT data_unreadable bigint,
+    OUT subject_rewrapped bigint, OUT subject_current bigint, OUT subject_unreadable bigint,
+    OUT pseudonym_rewrapped bigint, OUT pseudonym_current bigint, OUT pseudonym_unreadable bigint)
+  AS 'MODULE_PATHNAME', 'pgp_rewrap_batch' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._rewrap_batch(text, text, smallint, text, integer, integer) FROM PUBLIC;
+CREATE FUNCTION privacy._rewrap_provider_keys(old_keyring_file text,
     OUT rewrapped bigint, OUT already_current bigint, OUT unreadable bigint)
-  AS 'MODULE_PATHNAME', 'pgp_rotate_master_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION privacy.rotate_master_key(text) IS
-  'superuser: re-wraps every data key from the master key in old_keyring_file to the configured one';
-REVOKE ALL ON FUNCTION privacy.rotate_master_key(text) FROM PUBLIC;
+  AS 'MODULE_PATHNAME', 'pgp_rewrap_provider_keys' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._rewrap_provider_keys(text) FROM PUBLIC;
 
 CREATE FUNCTION privacy._shred_subject_key(tenant text, subject text) RETURNS bigint
   AS 'MODULE_PATHNAME', 'pgp_shred_subject_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

@@ -263,7 +263,9 @@ BEGIN
   ELSE
     RETURN NEXT 'source,record,field,value';
   END IF;
+  PERFORM privacy._progress('reading the registered tables', NULL, 0, (SELECT count(*) FROM privacy.subject_tables));
   FOR p IN SELECT * FROM privacy._subject_plan(subj, ten) LOOP
+    PERFORM privacy._progress(NULL, p.table_name::text, privacy._count_of('tables'), NULL);  -- privacy.progress
     IF fmt = 'json' THEN
       RETURN NEXT CASE WHEN first_table THEN '' ELSE ', ' END || '{"table": ' || to_json(p.table_name::text)::text
                || ', "erasure": ' || to_json(p.erasure)::text || ', "rows": [';
@@ -295,11 +297,14 @@ BEGIN
                          FROM jsonb_each_text(j) e;
         END IF;
       END LOOP;
+      PERFORM privacy._count('rows', n);
     END IF;
+    PERFORM privacy._count('tables', 1);
     IF fmt = 'json' THEN
       RETURN NEXT ']}';
     END IF;
   END LOOP;
+  PERFORM privacy._progress('reading the audit records', NULL, privacy._count_of('tables'), NULL);
   IF fmt = 'json' THEN
     RETURN NEXT '], "audit": [';
   END IF;
@@ -327,6 +332,7 @@ BEGIN
                      FROM jsonb_each_text(doc::jsonb) e;
     END IF;
   END LOOP;
+  PERFORM privacy._count('audit_records', n);
   IF fmt = 'json' THEN
     RETURN NEXT ']}';
   END IF;
@@ -389,7 +395,9 @@ BEGIN
       USING ERRCODE = 'PV803', DETAIL = 'An active legal hold covers this subject or its whole tenant; nothing was erased.',
             HINT = 'Release the hold (privacy.release_hold) when the legal reason ends, then erase.';
   END IF;
+  PERFORM privacy._progress('erasing in the registered tables', NULL, 0, (SELECT count(*) FROM privacy.subject_tables));
   FOR p IN SELECT * FROM privacy._subject_plan(subj, ten) LOOP
+    PERFORM privacy._progress(NULL, p.table_name::text, privacy._count_of('tables'), NULL);  -- privacy.progress
     n := 0;
     held := NULL;
     IF p.where_clause IS NOT NULL THEN
@@ -423,6 +431,10 @@ BEGIN
                 HINT = 'Register the tables that reference it (erasure delete runs children first), or give the foreign key ON DELETE/ON UPDATE CASCADE.';
       END;
     END IF;
+    PERFORM privacy._count('tables', 1);
+    PERFORM privacy._count(CASE p.erasure WHEN 'delete' THEN 'rows_deleted' WHEN 'anonymize' THEN 'rows_anonymized'
+                                ELSE 'rows_kept' END, n);
+    PERFORM privacy._count('rows_held', coalesce(held, 0));
     tables := tables || jsonb_build_object(p.table_name::text,
                 jsonb_build_object(CASE p.erasure WHEN 'delete' THEN 'deleted' WHEN 'anonymize' THEN 'anonymized'
                                    ELSE 'kept' END, n)
@@ -436,6 +448,9 @@ BEGIN
   -- Last among the changes: the records the steps above queued are pseudonymized too (when the
   -- person erases themselves, their verified context is the subject of those records).
   audited := privacy._audit_erase_subject(ten, subj);
+  PERFORM privacy._progress('shredding the key, pseudonymizing the audit log', NULL, privacy._count_of('tables'), NULL);
+  PERFORM privacy._count('subject_keys_shredded', keys);
+  PERFORM privacy._count('audit_records_pseudonymized', audited);
   result := jsonb_build_object('tenant_id', ten, 'subject_pseudonym', pseud, 'tables', tables,
                                'subject_keys_shredded', keys, 'audit_records_pseudonymized', audited,
                                'legal_holds_pseudonymized', holds);

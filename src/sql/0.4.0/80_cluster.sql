@@ -245,7 +245,6 @@ BEGIN
   END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION privacy.cluster_audit_verify() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy.cluster_audit_verify() TO privacy_auditor;
 COMMENT ON FUNCTION privacy.cluster_audit_verify() IS
   'verifies the audit chain of every node of a Citus cluster and exports each node''s head';
 
