@@ -1,8 +1,8 @@
--- Demo, operations: what a DBA reads after the walk-through above. The roles by one call, the
+-- Demo, operations: what a DBA reads after the walk-through above. The roles and their grants, the
 -- status at a glance, the history of every purge, seal, export and erasure that ran (with its
 -- counts and how it ended), the metrics for monitoring, and a DROP EXTENSION that refuses to
 -- destroy keys and the audit log (docs/operations.md).
-\echo '--- the roles the documentation refers to, created and granted by one call'
+\echo '--- the roles CREATE EXTENSION made and their grants (privacy.role_grants), applied again by one call'
 SELECT role, privileges FROM privacy.create_roles() ORDER BY role;
 
 \echo '--- status at a glance'

@@ -41,6 +41,22 @@ is(query(COORD, "SELECT count(*) FROM history WHERE tenant_id = '$new'"), '10',
 is(query(COORD, q{SELECT count(*) || '/' || sum(rows_deleted) || '/' || count(*) FILTER (WHERE status <> 'done')
 	FROM privacy.purge_runs WHERE table_name = 'public.history'}), '1/8/0',
 	'one run, from the coordinator, for the table\'s unlisted tenants: 8 rows in committed batches');
+# The purge's three parts together: the C procedure (retention_run.cpp) records the run in
+# privacy.history with the rows the distributed batches (80_cluster.sql) deleted, and a delegated
+# purge by a member of privacy_purger runs the same steps, the Citus one included, with its own
+# privileges (privacy.role_grants), on the coordinator and the shards.
+is(query(COORD, q{SELECT status || '/' || (counts->>'rows_deleted') FROM privacy.history
+	WHERE operation = 'purge' ORDER BY started_at DESC LIMIT 1}), 'done/8',
+	'privacy.history records the purge: done, with the 8 rows deleted by key on the shards');
+query(COORD, qq{INSERT INTO history SELECT '$old', i, 'p' || i, now() - interval '40 days', false FROM generate_series(20, 22) i;
+	CREATE ROLE purge_job LOGIN IN ROLE privacy_purger;
+	SELECT count(*) FROM privacy.create_roles()});
+query_ok(COORD, 'CALL privacy.purge()', 'a member of privacy_purger purges the distributed table', user => 'purge_job');
+is(query(COORD, "SELECT string_agg(id::text, ',' ORDER BY id) FROM history WHERE tenant_id = '$old'"), '1,2',
+	'its batches deleted the new expired rows and kept the held ones');
+is(query(COORD, q{SELECT status || '/' || (counts->>'rows_deleted') || '/' || role FROM privacy.history
+	WHERE operation = 'purge' ORDER BY started_at DESC LIMIT 1}), 'done/3/purge_job',
+	'and its run is in the history under its role');
 
 # A tenant listed with its own period, and a held tenant.
 query(COORD, qq{INSERT INTO privacy.tenants (tenant_id, retention) VALUES ('$new', interval '12 hours')});
