@@ -248,7 +248,7 @@ SELECT is((SELECT routines FROM atk_evil.results WHERE role = 'atk_nogrant'), 28
 SELECT ok((SELECT routines FROM atk_evil.results WHERE role = 'atk_mw') = 29
           AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_auditor') = 34
           AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_officer') = 36
-          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_purger') = 55,
+          AND (SELECT routines FROM atk_evil.results WHERE role = 'atk_purger') = 54,
           'middleware adds set_context; the auditor its four (cluster_audit_verify on Citus) and the history''s two readers; '
           'the officer export, erase, shred, the holds and the history''s readers; the purger the purge''s steps (privacy.role_grants)');
 SELECT cmp_ok((SELECT sum(calls) FROM atk_evil.results)::int, '>', 3000,

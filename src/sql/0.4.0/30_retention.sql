@@ -532,8 +532,11 @@ END $$;
 REVOKE ALL ON FUNCTION privacy._partition_expired(regclass, regclass) FROM PUBLIC;
 
 -- Writes one audit record with the counts of a finished run (kind 'retention', no row values).
+-- SECURITY DEFINER: a delegated purge (privacy_purger) writes its passes' audit records through
+-- this function only, never privacy._audit_record() itself (which writes any kind of record).
+-- The record's actor is still the session's role.
 CREATE FUNCTION privacy._retention_audit(run privacy.purge_runs) RETURNS void
-  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   PERFORM privacy._audit_record('retention', 'PURGE', run.table_name,
     jsonb_build_object('run_id', run.run_id, 'tenant_id', run.tenant_id, 'status', run.status,

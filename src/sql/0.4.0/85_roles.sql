@@ -128,7 +128,6 @@ CREATE VIEW privacy.role_grants AS
     ('privacy_purger', 'EXECUTE', 'FUNCTION', 'privacy._column_list(name[],text)'),
     ('privacy_purger', 'EXECUTE', 'FUNCTION', 'privacy._protect_targets(regclass)'),
     ('privacy_purger', 'EXECUTE', 'FUNCTION', 'privacy._hold_lock_key()'),
-    ('privacy_purger', 'EXECUTE', 'FUNCTION', 'privacy._audit_record(text,text,text,jsonb)'),
     ('privacy_purger', 'EXECUTE', 'FUNCTION', 'privacy._progress_purge(regclass,text,bigint,integer)'),
     ('privacy_purger', 'SELECT', 'TABLE', 'privacy.retention_policies'),
     ('privacy_purger', 'SELECT', 'TABLE', 'privacy.tenants'),
